@@ -1,0 +1,3 @@
+module github.com/wirekit/websocket
+
+go 1.23
