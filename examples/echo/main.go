@@ -1,0 +1,78 @@
+// Command echo serves a WebSocket echo at every path: each message comes
+// back with its own type. Messages are streamed, so a 16 MiB message passes
+// through without 16 MiB of memory. The conformance suite and the
+// benchmarks run against it:
+//
+//	go run ./examples/echo -addr 127.0.0.1:9001
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/wirekit/websocket"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
+	quiet := flag.Bool("q", false, "do not log connections")
+	flag.Parse()
+
+	ws := websocket.Handler(func(c *websocket.Conn, r *http.Request) {
+		err := echo(c)
+		if !*quiet && websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+			log.Printf("%s: %v", c.RemoteAddr(), err)
+		}
+	})
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           ws,
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+		ws.Shutdown(shutdown)
+	}()
+
+	log.Printf("echo: listening on ws://%s", *addr)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// echo returns every message to its sender until the connection ends, and
+// returns the error that ended it.
+func echo(c *websocket.Conn) error {
+	ctx := context.Background()
+	for {
+		typ, r, err := c.Reader(ctx)
+		if err != nil {
+			return err
+		}
+		w, err := c.Writer(ctx, typ)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(w, r)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

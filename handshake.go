@@ -1,0 +1,322 @@
+package websocket
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+)
+
+// Options configure Upgrade and the Conn it returns. The zero value, like a
+// nil *Options, is a safe default for a public server: same-origin requests
+// only, no subprotocol, a 32 MiB read limit, no keepalive.
+type Options struct {
+	// Subprotocols lists the application protocols the server speaks, in
+	// its order of preference. The first one the client also offers is
+	// chosen and echoed in Sec-WebSocket-Protocol; Conn.Subprotocol reports
+	// it. If the client offers none of them, the connection goes ahead
+	// with none: check Subprotocol if one is required.
+	Subprotocols []string
+
+	// OriginPatterns lists the hosts, besides the request's own, whose
+	// pages may open a connection, matched against the host[:port] of the
+	// Origin header with path.Match, case-insensitively: "example.com",
+	// "*.example.com", "localhost:*". Browsers always send Origin, so this
+	// is what stops another site's page from opening a connection with the
+	// user's cookies (cross-site WebSocket hijacking). Requests without an
+	// Origin (not from a browser) are accepted.
+	OriginPatterns []string
+
+	// CheckOrigin, if set, replaces the origin check: it reports whether
+	// the request may go ahead. A refused request gets 403 Forbidden.
+	CheckOrigin func(r *http.Request) bool
+
+	// ReadLimit is the largest message, in bytes, the Conn reads; a larger
+	// one fails the connection with StatusMessageTooBig. Zero means
+	// DefaultReadLimit (32 MiB); a negative value means no limit.
+	ReadLimit int64
+
+	// WriteBufferSize is the size of the buffer a message Writer fills
+	// before it sends a fragment. Zero means DefaultWriteBufferSize
+	// (64 KiB). The buffer is borrowed from a pool only while a message is
+	// being written.
+	WriteBufferSize int
+
+	// PingInterval turns on keepalive: when nothing has arrived from the
+	// peer for this long, it is sent a ping, and if nothing arrives for
+	// PingTimeout after that, the connection is closed and reads return
+	// ErrKeepalive. A dead peer is detected within
+	// 2*PingInterval + PingTimeout. Zero turns keepalive off.
+	PingInterval time.Duration
+	// PingTimeout is how long keepalive waits for an answer to a ping.
+	// Zero means PingInterval.
+	PingTimeout time.Duration
+
+	// CloseTimeout bounds the closing handshake: how long Close, or a
+	// failing connection, waits for the peer's Close frame before closing
+	// the transport regardless. Zero means DefaultCloseTimeout (5s).
+	CloseTimeout time.Duration
+
+	// OnPing, if set, is called with the payload of each ping from the
+	// peer, before the pong is sent. OnPong is called with each pong's.
+	// They run on the reading goroutine and must not keep the slice.
+	OnPing func(payload []byte)
+	OnPong func(payload []byte)
+}
+
+// ErrBadHandshake is matched, with errors.Is, by every error Upgrade
+// returns for a request that is not an acceptable WebSocket handshake.
+var ErrBadHandshake = errors.New("websocket: bad handshake")
+
+// A HandshakeError is what Upgrade returns for a request it refused, after
+// it wrote the answer: Status is the HTTP status sent, Reason the one-line
+// explanation in its body.
+type HandshakeError struct {
+	Status int
+	Reason string
+}
+
+func (e *HandshakeError) Error() string {
+	return "websocket: bad handshake: " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrBadHandshake) hold for every HandshakeError.
+func (e *HandshakeError) Is(target error) bool { return target == ErrBadHandshake }
+
+// acceptGUID is the fixed string RFC 6455 §1.3 appends to the client's key.
+const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// AcceptKey returns the Sec-WebSocket-Accept value that answers the client's
+// Sec-WebSocket-Key: base64(SHA-1(key + the RFC 6455 GUID)).
+func AcceptKey(key string) string {
+	var b [28]byte
+	return string(appendAcceptKey(b[:0], key))
+}
+
+func appendAcceptKey(dst []byte, key string) []byte {
+	var in [64]byte // a valid key is 24 bytes; longer ones take the slow path
+	var sum [sha1.Size]byte
+	if len(key)+len(acceptGUID) <= len(in) {
+		n := copy(in[:], key)
+		n += copy(in[n:], acceptGUID)
+		sum = sha1.Sum(in[:n])
+	} else {
+		sum = sha1.Sum([]byte(key + acceptGUID))
+	}
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
+}
+
+// IsUpgrade reports whether r asks to upgrade to WebSocket: a GET with
+// "websocket" in its Upgrade header and "upgrade" in Connection. It does not
+// check the rest of the handshake; Upgrade does.
+func IsUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet &&
+		headerHasToken(r.Header, "Upgrade", "websocket") &&
+		headerHasToken(r.Header, "Connection", "upgrade")
+}
+
+// headerHasToken reports whether any of the header's values, read as a
+// comma-separated list, holds token, case-insensitively.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h[name] {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Upgrade checks that r is a valid WebSocket opening handshake (RFC 6455
+// §4.2.1), takes over its connection from net/http and answers 101
+// Switching Protocols, returning the WebSocket connection. Headers the
+// caller set on w, such as Set-Cookie, go out in the 101 response.
+//
+// A request that is not acceptable gets its answer written for it (405 for
+// a method other than GET, 426 for a missing or unknown
+// Sec-WebSocket-Version, 403 for a refused origin, 400 for the rest) and
+// Upgrade returns a *HandshakeError; errors.Is(err, ErrBadHandshake) holds.
+// Either way the caller must not write to w afterwards.
+//
+// opts may be nil for the defaults. The connection is the caller's to
+// close; Server does this for handlers.
+func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	key, err := checkHandshake(w, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	subprotocol := chooseSubprotocol(r, opts.Subprotocols)
+
+	netConn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, refuse(w, http.StatusInternalServerError, "cannot take over the connection: "+err.Error())
+	}
+	// Bytes the client sent right behind its request may already sit in
+	// net/http's reader; they are the start of the WebSocket stream.
+	var early []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ = brw.Reader.Peek(n)
+	}
+	// net/http made a 4 KiB write buffer for the hijacked connection that
+	// nothing else will use: it writes the 101 and then joins the pool.
+	out := brw.Writer.AvailableBuffer()
+	out = appendResponse(out, key, subprotocol, w.Header())
+	netConn.SetDeadline(time.Time{})
+	if _, err := netConn.Write(out); err != nil {
+		netConn.Close()
+		return nil, err
+	}
+	if cap(out) >= 1<<minBufShift {
+		out = out[:cap(out)]
+		putBuf(&out)
+	}
+	return newConn(netConn, early, subprotocol, opts), nil
+}
+
+// checkHandshake validates r and returns its Sec-WebSocket-Key, or writes
+// the refusal and returns its error.
+func checkHandshake(w http.ResponseWriter, r *http.Request, opts *Options) (string, error) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		return "", refuse(w, http.StatusMethodNotAllowed, "the method must be GET")
+	}
+	if !r.ProtoAtLeast(1, 1) {
+		return "", refuse(w, http.StatusBadRequest, "the request must be HTTP/1.1 or later")
+	}
+	if r.Host == "" {
+		return "", refuse(w, http.StatusBadRequest, "the Host header is missing")
+	}
+	if !headerHasToken(r.Header, "Upgrade", "websocket") {
+		return "", refuse(w, http.StatusBadRequest, "the Upgrade header does not ask for websocket")
+	}
+	if !headerHasToken(r.Header, "Connection", "upgrade") {
+		return "", refuse(w, http.StatusBadRequest, "the Connection header does not hold upgrade")
+	}
+	if r.Header.Get("Sec-WebSocket-Version") != "13" {
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return "", refuse(w, http.StatusUpgradeRequired, "Sec-WebSocket-Version must be 13")
+	}
+	key := r.Header.Get("Sec-WebSocket-Key")
+	if !validKey(key) {
+		return "", refuse(w, http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64")
+	}
+	if !originAllowed(r, opts) {
+		return "", refuse(w, http.StatusForbidden, "the request's Origin is not allowed")
+	}
+	return key, nil
+}
+
+// validKey reports whether key is the base64 encoding of exactly 16 bytes.
+func validKey(key string) bool {
+	if len(key) != 24 {
+		return false
+	}
+	var b [18]byte
+	n, err := base64.StdEncoding.Decode(b[:], []byte(key))
+	return err == nil && n == 16
+}
+
+// refuse writes an error response with a one-line reason and returns the
+// matching error.
+func refuse(w http.ResponseWriter, status int, reason string) error {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if status == http.StatusUpgradeRequired {
+		h.Set("Upgrade", "websocket")
+	}
+	w.WriteHeader(status)
+	w.Write([]byte(reason + "\n"))
+	return &HandshakeError{Status: status, Reason: reason}
+}
+
+// originAllowed applies the origin policy: the caller's CheckOrigin if set;
+// otherwise requests without Origin, those from the request's own host, and
+// those matching OriginPatterns.
+func originAllowed(r *http.Request, opts *Options) bool {
+	if opts.CheckOrigin != nil {
+		return opts.CheckOrigin(r)
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	host := strings.ToLower(u.Host)
+	for _, pattern := range opts.OriginPatterns {
+		if ok, _ := path.Match(strings.ToLower(pattern), host); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// chooseSubprotocol returns the first of the server's subprotocols that the
+// client offered, or "".
+func chooseSubprotocol(r *http.Request, server []string) string {
+	if len(server) == 0 {
+		return ""
+	}
+	offered := r.Header["Sec-Websocket-Protocol"]
+	for _, p := range server {
+		for _, v := range offered {
+			for v != "" {
+				var t string
+				t, v, _ = strings.Cut(v, ",")
+				if strings.TrimSpace(t) == p {
+					return p
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// appendResponse appends the 101 response to b. Headers the caller set go
+// along, except those that belong to the handshake or would contradict a
+// response with no body.
+func appendResponse(b []byte, key, subprotocol string, extra http.Header) []byte {
+	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	b = appendAcceptKey(b, key)
+	b = append(b, "\r\n"...)
+	if subprotocol != "" {
+		b = append(b, "Sec-WebSocket-Protocol: "...)
+		b = append(b, subprotocol...)
+		b = append(b, "\r\n"...)
+	}
+	for name, values := range extra {
+		switch http.CanonicalHeaderKey(name) {
+		case "Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol",
+			"Sec-Websocket-Extensions", "Content-Length", "Transfer-Encoding", "Content-Type":
+			continue
+		}
+		for _, v := range values {
+			// Header values cannot carry line breaks; net/http drops them
+			// the same way.
+			if strings.ContainsAny(v, "\r\n") {
+				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+			}
+			b = append(b, name...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	return append(b, "\r\n"...)
+}

@@ -1,0 +1,541 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+// Reader waits for the next message and returns its type and a reader for
+// its payload, which reads across the message's fragments and returns
+// io.EOF at its end: a message of any size streams through a fixed amount of
+// memory. The reader is valid until the next call to Reader or ReadMessage;
+// what the caller leaves unread of it is discarded then.
+//
+// ctx bounds the wait for the message to begin. If it ends first, the
+// connection is closed, because the stream may have stopped inside a frame;
+// use SetReadDeadline for a limit on the reads of the payload.
+//
+// Pings, pongs and the peer's Close are handled while waiting. When the peer
+// closes, Reader completes the closing handshake and returns a *CloseError.
+func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
+	if err := c.acquireRead(); err != nil {
+		return 0, nil, err
+	}
+	defer c.reading.Store(false)
+	if c.readErr != nil {
+		return 0, nil, c.readErr
+	}
+	stop := c.watch(ctx)
+	err := c.beginMessage()
+	if stop != nil {
+		stop()
+	}
+	if err != nil {
+		return 0, nil, c.ctxError(ctx, err)
+	}
+	if c.msgText {
+		return MessageText, &c.mr, nil
+	}
+	return MessageBinary, &c.mr, nil
+}
+
+// ReadMessage reads the next whole message, appending its payload to buf
+// (which may be nil) and returning the extended slice. Passing the previous
+// result's buf[:0] reuses its memory, so a read loop need not allocate:
+//
+//	var buf []byte
+//	for {
+//		typ, msg, err := c.ReadMessage(ctx, buf[:0])
+//		if err != nil { ... }
+//		buf = msg
+//		...
+//	}
+//
+// Memory grows with the bytes that arrive, never with the length a frame
+// header claims. A message larger than the read limit fails the connection
+// with StatusMessageTooBig. ctx bounds the whole read; if it ends first, the
+// connection is closed.
+func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte, error) {
+	if err := c.acquireRead(); err != nil {
+		return 0, buf, err
+	}
+	defer c.reading.Store(false)
+	if c.readErr != nil {
+		return 0, buf, c.readErr
+	}
+	stop := c.watch(ctx)
+	typ, buf, err := c.readWhole(buf)
+	if stop != nil {
+		stop()
+	}
+	if err != nil {
+		return 0, buf, c.ctxError(ctx, err)
+	}
+	return typ, buf, nil
+}
+
+func (c *Conn) readWhole(buf []byte) (MessageType, []byte, error) {
+	if err := c.beginMessage(); err != nil {
+		return 0, buf, err
+	}
+	typ := MessageBinary
+	if c.msgText {
+		typ = MessageText
+	}
+	for {
+		if len(buf) == cap(buf) {
+			// Grow by what is known to be coming, but never by more than
+			// the buffer already holds: a peer that announces a large
+			// frame and sends nothing costs nothing.
+			want := int(min(c.frame.length, int64(max(cap(buf), 512))))
+			buf = slices.Grow(buf, max(want, 1))
+		}
+		n, err := c.readPayload(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return typ, buf, nil
+		}
+		if err != nil {
+			return 0, buf, err
+		}
+	}
+}
+
+// messageReader is the io.Reader Reader returns. There is one per Conn,
+// reused for every message, so streaming a message does not allocate.
+type messageReader struct{ c *Conn }
+
+func (r *messageReader) Read(p []byte) (int, error) {
+	c := r.c
+	if err := c.acquireRead(); err != nil {
+		return 0, err
+	}
+	defer c.reading.Store(false)
+	if c.readErr != nil {
+		return 0, c.readErr
+	}
+	return c.readPayload(p)
+}
+
+// acquireRead takes the read role for the calling goroutine.
+func (c *Conn) acquireRead() error {
+	if c.reading.CompareAndSwap(false, true) {
+		return nil
+	}
+	if !c.closing.Load() {
+		return ErrConcurrentRead
+	}
+	// Close is reading the peer's answer. Its outcome, bounded by the
+	// close timeout, is what this read should report.
+	<-c.Done()
+	if c.reading.CompareAndSwap(false, true) {
+		return nil
+	}
+	return ErrClosed
+}
+
+// ctxError reports a read or write that failed because ctx ended as the
+// context's error, which says more than the closed connection it caused.
+func (c *Conn) ctxError(ctx context.Context, err error) error {
+	if ctxErr := context.Cause(ctx); ctxErr != nil && c.cause() == ctxErr {
+		return fmt.Errorf("websocket: %w", ctxErr)
+	}
+	return err
+}
+
+// beginMessage discards what is left of the previous message and reads up to
+// the first frame of the next one.
+func (c *Conn) beginMessage() error {
+	for c.msgOpen || c.frame.length > 0 {
+		if c.frame.length > 0 {
+			if err := c.skip(c.frame.length); err != nil {
+				return c.readFailed(err)
+			}
+			c.frame.length = 0
+		}
+		if c.msgOpen {
+			if err := c.nextFrame(); err != nil {
+				return err
+			}
+		}
+	}
+	return c.nextFrame()
+}
+
+// readPayload reads the open message's payload into p. It moves to the
+// message's next frame as needed and returns io.EOF after its last byte.
+func (c *Conn) readPayload(p []byte) (int, error) {
+	for c.frame.length == 0 {
+		if !c.msgOpen {
+			return 0, io.EOF
+		}
+		if err := c.nextFrame(); err != nil {
+			return 0, err
+		}
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	p = p[:min(int64(len(p)), c.frame.length)]
+	var n int
+	switch {
+	case c.rpos < c.rend:
+		n = copy(p, (*c.rbuf)[c.rpos:c.rend])
+		c.consume(n)
+	case len(p) >= readBufSize:
+		// Large reads skip the read buffer: the payload lands where the
+		// caller wants it and is unmasked there.
+		var err error
+		if n, err = c.readDirect(p); err != nil {
+			return 0, c.readFailed(err)
+		}
+	default:
+		if err := c.fill(); err != nil {
+			return 0, c.readFailed(err)
+		}
+		n = copy(p, (*c.rbuf)[c.rpos:c.rend])
+		c.consume(n)
+	}
+	p = p[:n]
+	c.frame.key = mask(c.frame.key, p)
+	c.frame.length -= int64(n)
+	if c.msgText && !c.utf8.write(p) {
+		return 0, c.fail(fmt.Errorf("%w: in text message", ErrInvalidUTF8))
+	}
+	if c.frame.length == 0 {
+		if err := c.endFrame(); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// endFrame runs when a data frame's payload has been read in full.
+func (c *Conn) endFrame() error {
+	if c.frame.fin && c.msgText && !c.utf8.complete() {
+		return c.fail(fmt.Errorf("%w: text message ends inside a character", ErrInvalidUTF8))
+	}
+	return nil
+}
+
+// nextFrame reads frame headers, handling control frames, until the header
+// of a data frame that fits the message state: a text or binary frame when
+// no message is open, a continuation when one is.
+func (c *Conn) nextFrame() error {
+	for {
+		h, err := c.readHeader()
+		if err != nil {
+			return err
+		}
+		if h.op.isControl() {
+			if err := c.control(h); err != nil {
+				return err
+			}
+			continue
+		}
+		switch {
+		case h.op == opContinuation && !c.msgOpen:
+			return c.fail(fmt.Errorf("%w: continuation frame with no message to continue", ErrProtocol))
+		case h.op != opContinuation && c.msgOpen:
+			return c.fail(fmt.Errorf("%w: new message inside a fragmented one", ErrProtocol))
+		case h.op != opContinuation:
+			c.msgText = h.op == opText
+			c.msgSize = 0
+			c.utf8.reset()
+		}
+		c.msgSize += h.length
+		if c.readLimit >= 0 && c.msgSize > c.readLimit {
+			return c.fail(fmt.Errorf("%w: message is over %d bytes", ErrMessageTooBig, c.readLimit))
+		}
+		c.msgOpen = !h.fin
+		c.frame = h
+		if h.length == 0 {
+			return c.endFrame()
+		}
+		return nil
+	}
+}
+
+// readHeader reads and checks the next frame header. Everything that can be
+// judged from the header alone is judged here, before any payload is read.
+func (c *Conn) readHeader() (header, error) {
+	if err := c.ensure(2); err != nil {
+		return header{}, c.readFailed(err)
+	}
+	n := headerLen((*c.rbuf)[c.rpos+1])
+	if err := c.ensure(n); err != nil {
+		return header{}, c.readFailed(err)
+	}
+	h, _, err := parseHeader((*c.rbuf)[c.rpos:c.rend])
+	if err != nil {
+		return header{}, c.fail(err)
+	}
+	c.consume(n)
+	c.frames.Add(1)
+	// Until the frame is accepted, its payload is what a failure must skip
+	// to find the peer's next frame.
+	c.frame = header{length: h.length}
+	switch {
+	case h.rsv&^c.rsvOK != 0:
+		return h, c.fail(fmt.Errorf("%w: reserved bits %#x set with no extension", ErrProtocol, h.rsv))
+	case !h.op.isKnown():
+		return h, c.fail(fmt.Errorf("%w: reserved opcode %#x", ErrProtocol, byte(h.op)))
+	case !h.masked:
+		return h, c.fail(fmt.Errorf("%w: client frame is not masked", ErrProtocol))
+	case h.op.isControl() && !h.fin:
+		return h, c.fail(fmt.Errorf("%w: fragmented control frame", ErrProtocol))
+	case h.op.isControl() && h.length > maxControlPayload:
+		return h, c.fail(fmt.Errorf("%w: control frame payload of %d bytes", ErrProtocol, h.length))
+	}
+	return h, nil
+}
+
+// control handles a control frame whose header has been read.
+func (c *Conn) control(h header) error {
+	n := int(h.length)
+	if err := c.ensure(n); err != nil {
+		return c.readFailed(err)
+	}
+	p := c.ctrl[:n]
+	if n > 0 {
+		copy(p, (*c.rbuf)[c.rpos:])
+		c.consume(n)
+		mask(h.key, p)
+	}
+	c.frame.length = 0
+	switch h.op {
+	case opPing:
+		if c.onPing != nil {
+			c.onPing(p)
+		}
+		if err := c.writeControl(opPong, p); err != nil && !errors.Is(err, ErrClosed) {
+			return c.readFailed(err)
+		}
+	case opPong:
+		if c.onPong != nil {
+			c.onPong(p)
+		}
+		c.pongReceived(p)
+	case opClose:
+		ce, err := parseClosePayload(p)
+		if err != nil {
+			return c.fail(err)
+		}
+		return c.peerClose(ce)
+	}
+	return nil
+}
+
+// peerClose completes the closing handshake the peer began, or that this
+// side began and the peer has now answered: it echoes the peer's code if no
+// Close was sent yet, then closes the transport, since RFC 6455 §7.1.1 has
+// the server close TCP first.
+func (c *Conn) peerClose(ce *CloseError) error {
+	c.readErr = ce
+	reply := ce.Code
+	if reply == StatusNoStatus {
+		reply = StatusNormalClosure
+	}
+	c.sendClose(reply, "") // ErrClosed when ours went first: nothing to do
+	c.signalPeerClosed()
+	c.shutdown(ce)
+	c.releaseReadBuf()
+	return ce
+}
+
+// fail fails the connection for what the peer sent (RFC 6455 §7.1.7): it
+// sends a Close frame with the code that belongs to err, gives the peer a
+// bounded time to answer while discarding what it still sends, and closes
+// the transport. Waiting for the answer, rather than closing at once, keeps
+// the Close frame from being lost to a TCP reset. err is returned, and every
+// later read returns it.
+func (c *Conn) fail(err error) error {
+	if c.readErr != nil {
+		return c.readErr // already failing: this came from draining
+	}
+	c.readErr = err
+	reason := err.Error()
+	if len(reason) > len("websocket: ") {
+		reason = reason[len("websocket: "):]
+	}
+	if c.sendClose(CloseStatus(err), reason) == nil {
+		// The rest of the frame being read, if any, comes before the
+		// peer's answer.
+		deadline := time.Now().Add(c.closeTimeout)
+		c.SetReadDeadline(deadline)
+		if c.skip(c.frame.length) == nil {
+			c.drain(deadline)
+		}
+	}
+	c.shutdown(err)
+	c.releaseReadBuf()
+	return err
+}
+
+// readFailed ends the read side after the transport failed. When this side
+// closed the transport on purpose, the reason it did so is the better error.
+func (c *Conn) readFailed(err error) error {
+	if c.readErr != nil {
+		return c.readErr
+	}
+	if cause := c.cause(); cause != nil {
+		err = cause
+	} else {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		err = fmt.Errorf("websocket: connection lost without a close frame: %w", err)
+		c.shutdown(err)
+	}
+	c.readErr = err
+	c.releaseReadBuf()
+	return err
+}
+
+// drain discards frames until the peer's Close arrives, an error, or the
+// deadline. It is how this side waits for the answer to a Close it sent.
+// It reports the peer's Close, or nil.
+func (c *Conn) drain(deadline time.Time) *CloseError {
+	c.SetReadDeadline(deadline)
+	for {
+		if c.ensure(2) != nil {
+			return nil
+		}
+		n := headerLen((*c.rbuf)[c.rpos+1])
+		if c.ensure(n) != nil {
+			return nil
+		}
+		h, _, err := parseHeader((*c.rbuf)[c.rpos:c.rend])
+		if err != nil {
+			return nil
+		}
+		c.consume(n)
+		if h.op != opClose {
+			if c.skip(h.length) != nil {
+				return nil
+			}
+			continue
+		}
+		if h.length > maxControlPayload || c.ensure(int(h.length)) != nil {
+			return nil
+		}
+		p := c.ctrl[:h.length]
+		if len(p) > 0 {
+			copy(p, (*c.rbuf)[c.rpos:])
+			c.consume(len(p))
+			mask(h.key, p)
+		}
+		ce, err := parseClosePayload(p)
+		if err != nil {
+			return nil
+		}
+		c.signalPeerClosed()
+		return ce
+	}
+}
+
+// ensure makes the read buffer hold at least n (at most readBufSize)
+// unread bytes.
+func (c *Conn) ensure(n int) error {
+	for c.rend-c.rpos < n {
+		if c.rbuf != nil && len(*c.rbuf)-c.rpos < n {
+			// Not enough room behind the unread bytes: move them to the
+			// front.
+			c.rend = copy(*c.rbuf, (*c.rbuf)[c.rpos:c.rend])
+			c.rpos = 0
+		}
+		if err := c.fill(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consume marks n buffered bytes read. A buffer that empties goes back to
+// its pool: a connection holds a read buffer only while bytes wait in it.
+func (c *Conn) consume(n int) {
+	c.rpos += n
+	if c.rpos == c.rend {
+		c.releaseReadBuf()
+	}
+}
+
+func (c *Conn) releaseReadBuf() {
+	putBuf(c.rbuf)
+	c.rbuf = nil
+	c.rpos, c.rend = 0, 0
+}
+
+// skip discards the next n bytes of the stream.
+func (c *Conn) skip(n int64) error {
+	for n > 0 {
+		if c.rpos == c.rend {
+			if err := c.fill(); err != nil {
+				return err
+			}
+		}
+		k := int(min(n, int64(c.rend-c.rpos)))
+		c.consume(k)
+		n -= int64(k)
+	}
+	return nil
+}
+
+// fill reads at least one more byte into the read buffer. When the buffer
+// is empty and the transport allows it, the wait for data holds no buffer:
+// one is borrowed only once the socket is readable (see rawRead).
+func (c *Conn) fill() error {
+	if c.raw != nil {
+		c.rawDst = nil
+		err := c.raw.Read(c.rawFn)
+		if err == nil {
+			err = c.rawErr
+		}
+		if err != nil {
+			return err
+		}
+		c.rend += c.rawN
+		return nil
+	}
+	if c.rbuf == nil {
+		c.rbuf = getBuf(readBufSize)
+	}
+	n, err := c.rwc.Read((*c.rbuf)[c.rend:])
+	c.rend += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	if c.rpos == c.rend {
+		c.releaseReadBuf()
+	}
+	return err
+}
+
+// readDirect reads into p straight from the transport, bypassing the
+// empty read buffer.
+func (c *Conn) readDirect(p []byte) (int, error) {
+	if c.raw != nil {
+		c.rawDst = p
+		err := c.raw.Read(c.rawFn)
+		c.rawDst = nil
+		if err == nil {
+			err = c.rawErr
+		}
+		return c.rawN, err
+	}
+	n, err := c.rwc.Read(p)
+	if n > 0 {
+		return n, nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return 0, err
+}

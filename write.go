@@ -1,0 +1,301 @@
+package websocket
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// writevThreshold is the payload size from which a frame goes out as its
+// header and the caller's bytes in one writev, rather than copied behind its
+// header in a buffer: past it, the copy costs more than the extra iovec.
+const writevThreshold = 2 << 10
+
+// WriteMessage writes p as one message of type typ, in one frame. It is
+// safe to call from several goroutines at once; messages go out whole, one
+// after another. ctx bounds the wait for other writers and the write; if it
+// ends during the write, the connection is closed, since the peer would
+// otherwise see half a frame.
+func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) error {
+	if typ != MessageText && typ != MessageBinary {
+		return fmt.Errorf("websocket: cannot write a message of type %v", typ)
+	}
+	if err := c.acquireMsg(ctx); err != nil {
+		return err
+	}
+	stop := c.watch(ctx)
+	err := c.writeFrame(true, opcode(typ), p)
+	if stop != nil {
+		stop()
+	}
+	<-c.msgSem
+	return c.ctxError(ctx, err)
+}
+
+// Writer returns a writer for a new message of type typ. Its buffer (see
+// Options.WriteBufferSize) goes out as a fragment each time it fills, and
+// Close sends the last one: a message of any size streams through a fixed
+// amount of memory. Other messages wait until Close; control frames do not.
+// Close must be called, even after an error, and the writer not used after.
+//
+// ctx bounds the wait for other writers and the writes until Close; if it
+// ends, the connection is closed.
+func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
+	if typ != MessageText && typ != MessageBinary {
+		return nil, fmt.Errorf("websocket: cannot write a message of type %v", typ)
+	}
+	if err := c.acquireMsg(ctx); err != nil {
+		return nil, err
+	}
+	w := &c.mw
+	w.op = opcode(typ)
+	w.open = true
+	w.err = nil
+	w.ctx = ctx
+	w.stop = c.watch(ctx)
+	return w, nil
+}
+
+// acquireMsg takes the right to write a data message, waiting for the
+// writer before if needed.
+func (c *Conn) acquireMsg(ctx context.Context) error {
+	select {
+	case c.msgSem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case c.msgSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("websocket: waiting to write: %w", context.Cause(ctx))
+	case <-c.Done():
+		return c.writeErr()
+	}
+}
+
+// writeErr is the error for a write on a connection that cannot take one.
+func (c *Conn) writeErr() error {
+	if cause := c.cause(); cause != nil && cause != ErrClosed {
+		return fmt.Errorf("%w: %w", ErrClosed, cause)
+	}
+	return ErrClosed
+}
+
+// writeFrame writes one data frame with payload p. Header and payload leave
+// in a single write: copied together into a borrowed buffer when p is small,
+// or as one writev when it is large and the transport can.
+func (c *Conn) writeFrame(fin bool, op opcode, p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent {
+		return c.writeErr()
+	}
+	if c.vecw && len(p) >= writevThreshold {
+		i := putServerHeader(c.hdr[:], fin, 0, op, len(p))
+		c.vec = [2][]byte{c.hdr[i:], p}
+		c.vecBufs = c.vec[:]
+		_, err := c.vecBufs.WriteTo(c.rwc)
+		c.vec[1] = nil // do not keep the caller's memory alive
+		return c.wrote(err)
+	}
+	bp := getBuf(maxServerHeaderSize + len(p))
+	defer putBuf(bp)
+	buf := *bp
+	k := copy(buf[maxServerHeaderSize:], p)
+	i := putServerHeader(buf[:maxServerHeaderSize], fin, 0, op, len(p))
+	if _, err := c.rwc.Write(buf[i : maxServerHeaderSize+k]); err != nil {
+		return c.wrote(err)
+	}
+	// A payload larger than the largest buffer follows in chunks; the
+	// frame lock keeps them together.
+	for p = p[k:]; len(p) > 0; p = p[k:] {
+		k = copy(buf, p)
+		if _, err := c.rwc.Write(buf[:k]); err != nil {
+			return c.wrote(err)
+		}
+	}
+	return nil
+}
+
+// wrote handles the result of a write to the transport: a failed write ends
+// the connection, since the peer may have seen part of a frame.
+func (c *Conn) wrote(err error) error {
+	if err == nil {
+		return nil
+	}
+	if c.cause() == nil {
+		c.shutdown(fmt.Errorf("websocket: write: %w", err))
+	}
+	return c.writeErr()
+}
+
+// writeControl writes a control frame; p is at most 125 bytes.
+func (c *Conn) writeControl(op opcode, p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent {
+		return c.writeErr()
+	}
+	return c.writeControlLocked(op, copy(c.ctrlOut[2:], p))
+}
+
+// writeControlLocked writes the control frame whose n-byte payload is in
+// c.ctrlOut[2:]. The caller holds wmu.
+func (c *Conn) writeControlLocked(op opcode, n int) error {
+	putServerHeader(c.ctrlOut[:2], true, 0, op, n)
+	_, err := c.rwc.Write(c.ctrlOut[:2+n])
+	return c.wrote(err)
+}
+
+// messageWriter is the io.WriteCloser Writer returns. There is one per
+// Conn, reused for every message, so streaming does not allocate.
+type messageWriter struct {
+	c    *Conn
+	buf  *[]byte // borrowed on the first write, given back by Close
+	n    int     // payload bytes in buf, behind maxServerHeaderSize bytes of room
+	op   opcode  // the next frame's opcode: the message's, then continuation
+	open bool
+	err  error
+	ctx  context.Context
+	stop func() bool
+}
+
+// Write buffers p, sending a fragment each time the buffer fills. A write
+// at least as large as the buffer goes out as a fragment of its own,
+// without being copied.
+func (w *messageWriter) Write(p []byte) (int, error) {
+	if !w.open {
+		return 0, errWriterClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	written := 0
+	for len(p) > 0 {
+		if w.buf == nil && len(p) >= w.c.wbufSize {
+			if err := w.send(false, p); err != nil {
+				return written, err
+			}
+			return written + len(p), nil
+		}
+		if w.buf == nil {
+			w.buf = getBuf(w.c.wbufSize)
+		}
+		room := (*w.buf)[maxServerHeaderSize+w.n:]
+		if len(room) == 0 {
+			if err := w.flush(false); err != nil {
+				return written, err
+			}
+			continue
+		}
+		k := copy(room, p)
+		w.n += k
+		written += k
+		p = p[k:]
+	}
+	return written, nil
+}
+
+// ReadFrom copies r into the message until r's end, reading straight into
+// the writer's buffer: each fragment is read in place behind room for its
+// header and leaves in one write. Copying from another message's reader
+// sizes the buffer to the incoming frame, up to 1 MiB.
+func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.open {
+		return 0, errWriterClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	var total int64
+	for {
+		if w.buf == nil {
+			size := w.c.wbufSize
+			if mr, ok := r.(*messageReader); ok {
+				size = max(size, int(min(mr.c.frame.length, maxBufSize))+maxServerHeaderSize)
+			}
+			w.buf = getBuf(size)
+		}
+		room := (*w.buf)[maxServerHeaderSize+w.n:]
+		if len(room) == 0 {
+			if err := w.flush(false); err != nil {
+				return total, err
+			}
+			continue
+		}
+		k, err := r.Read(room)
+		w.n += k
+		total += int64(k)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// flush sends the buffered payload as a frame.
+func (w *messageWriter) flush(fin bool) error {
+	var b []byte
+	if w.buf != nil {
+		b = (*w.buf)[:maxServerHeaderSize+w.n]
+	} else {
+		var empty [maxServerHeaderSize]byte
+		b = empty[:]
+	}
+	i := putServerHeader(b[:maxServerHeaderSize], fin, 0, w.op, w.n)
+	c := w.c
+	c.wmu.Lock()
+	var err error
+	if c.closeSent {
+		err = c.writeErr()
+	} else {
+		_, err = c.rwc.Write(b[i:])
+		err = c.wrote(err)
+	}
+	c.wmu.Unlock()
+	w.op = opContinuation
+	w.n = 0
+	if err != nil {
+		w.err = c.ctxError(w.ctx, err)
+	}
+	return w.err
+}
+
+// send writes p as a frame of its own, after what is buffered.
+func (w *messageWriter) send(fin bool, p []byte) error {
+	if w.n > 0 {
+		if err := w.flush(false); err != nil {
+			return err
+		}
+	}
+	if err := w.c.writeFrame(fin, w.op, p); err != nil {
+		w.err = w.c.ctxError(w.ctx, err)
+		return w.err
+	}
+	w.op = opContinuation
+	return nil
+}
+
+// Close sends the last fragment and lets the next message go. It must be
+// called once per writer, even after a failed Write.
+func (w *messageWriter) Close() error {
+	if !w.open {
+		return errWriterClosed
+	}
+	err := w.err
+	if err == nil {
+		err = w.flush(true)
+	}
+	if w.stop != nil {
+		w.stop()
+	}
+	putBuf(w.buf)
+	w.buf, w.n, w.open, w.ctx, w.stop = nil, 0, false, nil, nil
+	<-w.c.msgSem
+	return err
+}
+
+var errWriterClosed = fmt.Errorf("websocket: message writer used after Close")
