@@ -1,0 +1,197 @@
+package websocket
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// A PreparedMessage is a message framed once, ready to be written to any
+// number of connections without being framed or copied again. Use it to
+// send the same message to many peers; Broadcaster does.
+type PreparedMessage struct {
+	typ   MessageType
+	frame []byte // header and payload, as they go on the wire
+}
+
+// NewPreparedMessage frames data as one message of type typ, which must be
+// MessageText or MessageBinary: another value is a programming error and
+// panics. data is copied; the caller may reuse it.
+func NewPreparedMessage(typ MessageType, data []byte) *PreparedMessage {
+	if typ != MessageText && typ != MessageBinary {
+		panic(fmt.Sprintf("websocket: cannot prepare a message of type %v", typ))
+	}
+	hl := serverHeaderLen(len(data))
+	frame := make([]byte, hl+len(data))
+	putServerHeader(frame[:hl], true, 0, opcode(typ), len(data))
+	copy(frame[hl:], data)
+	return &PreparedMessage{typ: typ, frame: frame}
+}
+
+// Type returns the message's type.
+func (pm *PreparedMessage) Type() MessageType { return pm.typ }
+
+// WritePrepared writes a prepared message, as WriteMessage would write its
+// data, in one write of its ready-made frame.
+func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
+	if err := c.acquireMsg(ctx); err != nil {
+		return err
+	}
+	stop := c.watch(ctx)
+	c.wmu.Lock()
+	var err error
+	if c.closeSent {
+		err = c.writeErr()
+	} else {
+		_, err = c.rwc.Write(pm.frame)
+		err = c.wrote(err)
+	}
+	c.wmu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	<-c.msgSem
+	return c.ctxError(ctx, err)
+}
+
+// DefaultQueueSize is the number of messages a Broadcaster queues for each
+// connection unless QueueSize says otherwise.
+const DefaultQueueSize = 64
+
+// A Broadcaster sends messages to a set of connections: a chat room, the
+// viewers of a dashboard. Each message is framed once, and each connection
+// has a bounded queue with its own sender, so a peer that reads slowly
+// delays no one else: when its queue is full it is closed with
+// StatusTryAgainLater and removed, rather than stall the others or let its
+// backlog grow without bound.
+//
+// Senders are goroutines that exist only while a connection has messages
+// queued; an idle member costs a map entry. The zero Broadcaster is ready
+// to use. Its methods are safe to call from any goroutine.
+type Broadcaster struct {
+	// QueueSize is how many messages may wait for one connection. Zero
+	// means DefaultQueueSize.
+	QueueSize int
+
+	mu      sync.Mutex
+	members map[*Conn]*member
+}
+
+// member is one connection's queue.
+type member struct {
+	c       *Conn
+	mu      sync.Mutex
+	queue   []*PreparedMessage
+	head    int  // queue[head:] waits to be sent
+	sending bool // a sender goroutine is running
+	gone    bool // removed: queue nothing more
+}
+
+// Add makes c a member: it receives every message broadcast from now on.
+func (b *Broadcaster) Add(c *Conn) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.members == nil {
+		b.members = make(map[*Conn]*member)
+	}
+	if _, ok := b.members[c]; !ok {
+		b.members[c] = &member{c: c}
+	}
+}
+
+// Remove stops sending to c and drops what was queued for it. It does not
+// close c.
+func (b *Broadcaster) Remove(c *Conn) {
+	b.mu.Lock()
+	m := b.members[c]
+	delete(b.members, c)
+	b.mu.Unlock()
+	if m != nil {
+		m.mu.Lock()
+		m.gone = true
+		clear(m.queue)
+		m.queue, m.head = nil, 0
+		m.mu.Unlock()
+	}
+}
+
+// Len returns the number of members.
+func (b *Broadcaster) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.members)
+}
+
+// Broadcast sends data as a message of type typ to every member. It frames
+// the message once and only queues it: it never waits for a connection.
+func (b *Broadcaster) Broadcast(typ MessageType, data []byte) {
+	b.BroadcastPrepared(NewPreparedMessage(typ, data))
+}
+
+// BroadcastPrepared queues pm for every member.
+func (b *Broadcaster) BroadcastPrepared(pm *PreparedMessage) {
+	size := b.QueueSize
+	if size <= 0 {
+		size = DefaultQueueSize
+	}
+	var slow []*Conn
+	b.mu.Lock()
+	for c, m := range b.members {
+		if !m.enqueue(pm, size) {
+			delete(b.members, c)
+			slow = append(slow, c)
+		}
+	}
+	b.mu.Unlock()
+	for _, c := range slow {
+		go c.Close(StatusTryAgainLater, "too slow: messages were piling up")
+	}
+}
+
+// enqueue adds pm to the member's queue and makes sure a sender runs. It
+// reports false when the queue is full.
+func (m *member) enqueue(pm *PreparedMessage, size int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone {
+		return true
+	}
+	if len(m.queue)-m.head >= size {
+		m.gone = true
+		clear(m.queue)
+		m.queue, m.head = nil, 0
+		return false
+	}
+	m.queue = append(m.queue, pm)
+	if !m.sending {
+		m.sending = true
+		go m.send()
+	}
+	return true
+}
+
+// send writes queued messages until the queue is empty, then exits.
+func (m *member) send() {
+	for {
+		m.mu.Lock()
+		if m.gone || m.head == len(m.queue) {
+			m.queue, m.head = m.queue[:0], 0
+			m.sending = false
+			m.mu.Unlock()
+			return
+		}
+		pm := m.queue[m.head]
+		m.queue[m.head] = nil
+		m.head++
+		m.mu.Unlock()
+		if err := m.c.WritePrepared(context.Background(), pm); err != nil {
+			m.mu.Lock()
+			m.gone = true
+			m.sending = false
+			clear(m.queue)
+			m.queue, m.head = nil, 0
+			m.mu.Unlock()
+			return
+		}
+	}
+}
