@@ -1,0 +1,88 @@
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// Every member gets every broadcast, in order; a member that stops reading
+// is closed with 1013 once its queue overflows, without holding up the rest.
+func TestBroadcaster(t *testing.T) {
+	b := &Broadcaster{QueueSize: 4}
+	joined := make(chan struct{}, 8)
+	s := Handler(func(c *Conn, r *http.Request) {
+		b.Add(c)
+		defer b.Remove(c)
+		joined <- struct{}{}
+		c.ReadMessage(context.Background(), nil)
+	})
+	s.Options.CloseTimeout = 200 * time.Millisecond
+	addr := startServer(t, s)
+	var readers []*testClient
+	for range 3 {
+		readers = append(readers, dialTest(t, addr, "/", nil))
+		<-joined
+	}
+	slow := dialTest(t, addr, "/", nil)
+	<-joined
+	defer slow.close()
+	// Fill the slow client's socket buffers so writes to it block.
+	big := bytes.Repeat([]byte("x"), 1<<20)
+	for i := range 40 {
+		b.Broadcast(MessageBinary, big)
+		for _, c := range readers {
+			if _, msg, err := c.readMessage(); err != nil || len(msg) != len(big) {
+				t.Fatalf("reader, big %d: %d %v", i, len(msg), err)
+			}
+		}
+		if b.Len() == 3 {
+			break
+		}
+	}
+	if b.Len() != 3 {
+		t.Fatalf("slow member still in: %d members", b.Len())
+	}
+	for i := range 100 {
+		b.Broadcast(MessageText, []byte(fmt.Sprint(i)))
+		for _, c := range readers {
+			op, msg, err := c.readMessage()
+			if err != nil || op != 1 || string(msg) != fmt.Sprint(i) {
+				t.Fatalf("message %d: %d %q %v", i, op, msg, err)
+			}
+		}
+	}
+	for _, c := range readers {
+		c.send(testFrame{fin: true, op: 8, payload: closePayload(1000, "")})
+		c.close()
+	}
+	// The slow client, once it reads, finds the 1013 after its backlog.
+	for {
+		f, err := slow.readFrame()
+		if err != nil {
+			t.Fatalf("slow client: %v", err)
+		}
+		if f.op == 8 {
+			if code := int(f.payload[0])<<8 | int(f.payload[1]); code != 1013 {
+				t.Fatalf("slow client closed with %d", code)
+			}
+			break
+		}
+	}
+}
+
+func TestPreparedMessage(t *testing.T) {
+	pm := NewPreparedMessage(MessageText, []byte("hello"))
+	if pm.Type() != MessageText || !bytes.Equal(pm.frame, []byte{0x81, 5, 'h', 'e', 'l', 'l', 'o'}) {
+		t.Fatalf("frame % x", pm.frame)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a control type did not panic")
+		}
+	}()
+	NewPreparedMessage(MessageType(opPing), nil)
+}

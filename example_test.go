@@ -1,0 +1,168 @@
+package websocket_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/wirekit/websocket"
+)
+
+// Upgrade a request inside an ordinary handler and exchange messages.
+func ExampleUpgrade() {
+	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Upgrade(w, r, nil)
+		if err != nil {
+			return // Upgrade has answered the request already.
+		}
+		defer c.CloseNow()
+
+		ctx := r.Context()
+		_, msg, err := c.ReadMessage(ctx, nil)
+		if err != nil {
+			return
+		}
+		c.WriteMessage(ctx, websocket.MessageText, []byte("you said: "+string(msg)))
+		c.Close(websocket.StatusNormalClosure, "")
+	})
+}
+
+// An echo server: each message is streamed back as it arrives, so even a
+// very large one needs only a buffer's worth of memory.
+func ExampleConn_Reader() {
+	echo := func(c *websocket.Conn, r *http.Request) {
+		ctx := context.Background()
+		for {
+			typ, rd, err := c.Reader(ctx)
+			if err != nil {
+				return // the peer closed, or the connection failed
+			}
+			w, err := c.Writer(ctx, typ)
+			if err != nil {
+				return
+			}
+			_, err = io.Copy(w, rd)
+			if cerr := w.Close(); err != nil || cerr != nil {
+				return
+			}
+		}
+	}
+	http.Handle("/echo", websocket.Handler(echo))
+}
+
+// A read loop that reuses one buffer for every message.
+func ExampleConn_ReadMessage() {
+	handler := func(c *websocket.Conn, r *http.Request) {
+		var buf []byte
+		for {
+			typ, msg, err := c.ReadMessage(context.Background(), buf[:0])
+			if err != nil {
+				if websocket.CloseStatus(err) == websocket.StatusNormalClosure {
+					log.Printf("peer said goodbye")
+				}
+				return
+			}
+			buf = msg
+			log.Printf("%v message of %d bytes", typ, len(msg))
+		}
+	}
+	http.Handle("/ws", websocket.Handler(handler))
+}
+
+// Add a WebSocket endpoint to an existing application without changing it:
+// ordinary requests reach the mux untouched.
+func ExampleWrap() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "the existing application")
+	})
+	live := func(c *websocket.Conn, r *http.Request) {
+		c.WriteMessage(context.Background(), websocket.MessageText, []byte("hello"))
+	}
+	srv := &http.Server{
+		Addr:              ":8080",
+		Handler:           websocket.Wrap(mux, live),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	_ = srv // srv.ListenAndServe()
+}
+
+// Keepalive detects peers that vanished without closing (a laptop lid shut,
+// a dropped mobile link): the read loop ends with ErrKeepalive.
+func ExampleOptions_keepalive() {
+	s := websocket.Handler(func(c *websocket.Conn, r *http.Request) {
+		for {
+			_, _, err := c.ReadMessage(context.Background(), nil)
+			if errors.Is(err, websocket.ErrKeepalive) {
+				log.Printf("%v stopped answering", c.RemoteAddr())
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	s.Options.PingInterval = 30 * time.Second
+	s.Options.PingTimeout = 10 * time.Second
+	http.Handle("/ws", s)
+}
+
+// Close with a code and reason; Close waits, bounded, for the peer's answer.
+func ExampleConn_Close() {
+	handler := func(c *websocket.Conn, r *http.Request) {
+		c.WriteMessage(context.Background(), websocket.MessageText, []byte("maintenance in 5 minutes"))
+		if err := c.Close(websocket.StatusGoingAway, "server restarting"); err != nil {
+			log.Printf("close: %v", err)
+		}
+	}
+	http.Handle("/ws", websocket.Handler(handler))
+}
+
+// Stop a server gracefully: every WebSocket peer is told 1001 Going Away.
+func ExampleServer_Shutdown() {
+	ws := websocket.Handler(func(c *websocket.Conn, r *http.Request) { /* ... */ })
+	srv := &http.Server{Addr: ":8080", Handler: ws, ReadHeaderTimeout: 10 * time.Second}
+	go srv.ListenAndServe()
+
+	// On SIGTERM:
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx) // stop accepting, finish plain HTTP requests
+	ws.Shutdown(ctx)  // close every WebSocket with 1001 and wait for handlers
+}
+
+// Send one message to every member of a room; slow members are dropped
+// instead of slowing the room down.
+func ExampleBroadcaster() {
+	var room websocket.Broadcaster
+	http.Handle("/room", websocket.Handler(func(c *websocket.Conn, r *http.Request) {
+		room.Add(c)
+		defer room.Remove(c)
+		for {
+			_, msg, err := c.ReadMessage(context.Background(), nil)
+			if err != nil {
+				return
+			}
+			room.Broadcast(websocket.MessageText, msg)
+		}
+	}))
+}
+
+// Match errors by code or by kind.
+func ExampleCloseStatus() {
+	err := fmt.Errorf("reading: %w", &websocket.CloseError{Code: websocket.StatusGoingAway, Reason: "bye"})
+	fmt.Println(websocket.CloseStatus(err))
+	var ce *websocket.CloseError
+	fmt.Println(errors.As(err, &ce), ce.Reason)
+	// Output:
+	// 1001 (going away)
+	// true bye
+}
+
+func ExampleAcceptKey() {
+	fmt.Println(websocket.AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="))
+	// Output: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+}

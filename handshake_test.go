@@ -1,0 +1,249 @@
+package websocket
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestAcceptKey(t *testing.T) {
+	if got := AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func validRequest() *http.Request {
+	r := httptest.NewRequest("GET", "http://example.com/chat", nil)
+	r.Header.Set("Upgrade", "websocket")
+	r.Header.Set("Connection", "Upgrade")
+	r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	r.Header.Set("Sec-WebSocket-Version", "13")
+	return r
+}
+
+// Requests that are not valid handshakes get the status RFC 6455 and the
+// issue ask for, a one-line reason, and a matching error.
+func TestHandshakeRefusals(t *testing.T) {
+	cases := []struct {
+		name   string
+		edit   func(r *http.Request)
+		status int
+		header [2]string
+	}{
+		{"POST", func(r *http.Request) { r.Method = "POST" }, 405, [2]string{"Allow", "GET"}},
+		{"HTTP/1.0", func(r *http.Request) { r.ProtoMajor, r.ProtoMinor = 1, 0 }, 400, [2]string{}},
+		{"no host", func(r *http.Request) { r.Host = "" }, 400, [2]string{}},
+		{"no upgrade", func(r *http.Request) { r.Header.Del("Upgrade") }, 400, [2]string{}},
+		{"upgrade h2c", func(r *http.Request) { r.Header.Set("Upgrade", "h2c") }, 400, [2]string{}},
+		{"no connection", func(r *http.Request) { r.Header.Del("Connection") }, 400, [2]string{}},
+		{"connection keep-alive", func(r *http.Request) { r.Header.Set("Connection", "keep-alive") }, 400, [2]string{}},
+		{"no version", func(r *http.Request) { r.Header.Del("Sec-WebSocket-Version") }, 426, [2]string{"Sec-WebSocket-Version", "13"}},
+		{"version 8", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Version", "8") }, 426, [2]string{"Sec-WebSocket-Version", "13"}},
+		{"no key", func(r *http.Request) { r.Header.Del("Sec-WebSocket-Key") }, 400, [2]string{}},
+		{"15-byte key", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAA") }, 400, [2]string{}},
+		{"17-byte key", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAAAAA=") }, 400, [2]string{}},
+		{"key not base64", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Key", "!!!!!!!!!!!!!!!!!!!!!!==") }, 400, [2]string{}},
+		{"cross origin", func(r *http.Request) { r.Header.Set("Origin", "https://evil.example") }, 403, [2]string{}},
+		{"origin bad url", func(r *http.Request) { r.Header.Set("Origin", "::") }, 403, [2]string{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := validRequest()
+			tc.edit(r)
+			w := httptest.NewRecorder()
+			c, err := Upgrade(w, r, nil)
+			if c != nil {
+				t.Fatal("got a Conn")
+			}
+			var he *HandshakeError
+			if !errors.As(err, &he) || he.Status != tc.status || !errors.Is(err, ErrBadHandshake) {
+				t.Fatalf("error %v, want status %d", err, tc.status)
+			}
+			if w.Code != tc.status {
+				t.Fatalf("wrote %d, want %d", w.Code, tc.status)
+			}
+			body := w.Body.String()
+			if strings.Count(body, "\n") != 1 || !strings.Contains(body, he.Reason) {
+				t.Fatalf("body %q is not the one-line reason", body)
+			}
+			if tc.header[0] != "" && w.Header().Get(tc.header[0]) != tc.header[1] {
+				t.Fatalf("%s: %q", tc.header[0], w.Header().Get(tc.header[0]))
+			}
+		})
+	}
+}
+
+func TestIsUpgrade(t *testing.T) {
+	r := validRequest()
+	r.Header.Set("Connection", "keep-alive, Upgrade")
+	r.Header.Set("Upgrade", "WebSocket")
+	if !IsUpgrade(r) {
+		t.Fatal("comma list and mixed case not recognised")
+	}
+	r.Header["Connection"] = []string{"keep-alive", "upgrade"}
+	if !IsUpgrade(r) {
+		t.Fatal("token in a second header line not recognised")
+	}
+	r.Header.Set("Connection", "upgraded")
+	if IsUpgrade(r) {
+		t.Fatal("a token that only starts with upgrade matched")
+	}
+}
+
+func TestOriginPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		origin string
+		opts   Options
+		ok     bool
+	}{
+		{"", Options{}, true},
+		{"http://example.com", Options{}, true},
+		{"https://EXAMPLE.com", Options{}, true},
+		{"http://example.com:8080", Options{}, false},
+		{"http://evil.com", Options{}, false},
+		{"null", Options{}, false},
+		{"https://app.example.org", Options{OriginPatterns: []string{"*.example.org"}}, true},
+		{"https://example.org", Options{OriginPatterns: []string{"*.example.org"}}, false},
+		{"http://localhost:3000", Options{OriginPatterns: []string{"localhost:*"}}, true},
+		{"http://evil.com", Options{CheckOrigin: func(*http.Request) bool { return true }}, true},
+		{"http://example.com", Options{CheckOrigin: func(*http.Request) bool { return false }}, false},
+	} {
+		r := validRequest()
+		if tc.origin != "" {
+			r.Header.Set("Origin", tc.origin)
+		}
+		if got := originAllowed(r, &tc.opts); got != tc.ok {
+			t.Errorf("origin %q with %v patterns: got %v", tc.origin, tc.opts.OriginPatterns, got)
+		}
+	}
+}
+
+func TestChooseSubprotocol(t *testing.T) {
+	for _, tc := range []struct {
+		offered []string
+		server  []string
+		want    string
+	}{
+		{nil, []string{"chat"}, ""},
+		{[]string{"chat"}, nil, ""},
+		{[]string{"v1, v2"}, []string{"v2", "v1"}, "v2"},
+		{[]string{"v1", "v2"}, []string{"v3", "v1"}, "v1"},
+		{[]string{"CHAT"}, []string{"chat"}, ""},
+	} {
+		r := validRequest()
+		for _, v := range tc.offered {
+			r.Header.Add("Sec-WebSocket-Protocol", v)
+		}
+		if got := chooseSubprotocol(r, tc.server); got != tc.want {
+			t.Errorf("offered %q, server %q: got %q, want %q", tc.offered, tc.server, got, tc.want)
+		}
+	}
+}
+
+// A real upgrade through net/http: the chosen subprotocol and the caller's
+// headers are in the 101, and a message the client sent in the same packet
+// as its request is not lost.
+func TestUpgradeThroughNetHTTP(t *testing.T) {
+	got := make(chan string, 1)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", "session=abc")
+		c, err := Upgrade(w, r, &Options{Subprotocols: []string{"v2.chat", "v1.chat"}})
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.CloseNow()
+		_, msg, err := c.ReadMessage(context.Background(), nil)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- c.Subprotocol() + " " + string(msg)
+	}))
+	defer ts.Close()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := "GET / HTTP/1.1\r\nHost: " + ts.Listener.Addr().String() + "\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: v1.chat, v2.chat\r\n\r\n"
+	early := encodeClientFrame(testFrame{fin: true, op: 1, payload: []byte("early bird")}, true)
+	conn.Write(append([]byte(req), early...))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" ||
+		resp.Header.Get("Sec-WebSocket-Protocol") != "v2.chat" || resp.Header.Get("Set-Cookie") != "session=abc" {
+		t.Fatalf("response: %d %v", resp.StatusCode, resp.Header)
+	}
+	if g := <-got; g != "v2.chat early bird" {
+		t.Fatalf("server saw %q", g)
+	}
+}
+
+// wss: the same Upgrade behind TLS.
+func TestTLS(t *testing.T) {
+	s := Handler(echoHandler(nil))
+	ts := httptest.NewTLSServer(s)
+	defer ts.Close()
+	defer s.Shutdown(context.Background())
+	conn, err := tls.Dial("tcp", ts.Listener.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	c := &testClient{t: t, conn: conn, br: br}
+	for _, n := range []int{5, 70000, 1 << 20} {
+		p := bytes.Repeat([]byte("x"), n)
+		c.sendMessage(2, p)
+		if _, got, err := c.readMessage(); err != nil || !bytes.Equal(got, p) {
+			t.Fatalf("%d bytes: %d back, %v", n, len(got), err)
+		}
+	}
+	c.send(testFrame{fin: true, op: 8, payload: closePayload(1000, "")})
+	if f, err := c.readFrame(); err != nil || f.op != 8 {
+		t.Fatalf("close reply %+v %v", f, err)
+	}
+}
+
+// FuzzHandshake: any request either upgrades or gets a 4xx with a
+// HandshakeError; nothing panics.
+func FuzzHandshake(f *testing.F) {
+	f.Add("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	f.Add("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: AAAA\r\nSec-WebSocket-Version: 8\r\nOrigin: http://b\r\n\r\n")
+	f.Add("POST / HTTP/1.0\r\n\r\n")
+	f.Fuzz(func(t *testing.T, raw string) {
+		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+		if err != nil {
+			return
+		}
+		w := httptest.NewRecorder()
+		key, err := checkHandshake(w, r, &Options{})
+		if err == nil {
+			if !validKey(key) || !IsUpgrade(r) {
+				t.Fatalf("accepted key %q for %q", key, raw)
+			}
+			return
+		}
+		var he *HandshakeError
+		if !errors.As(err, &he) || he.Status < 400 || he.Status > 499 || w.Code != he.Status {
+			t.Fatalf("refusal %v with status %d", err, w.Code)
+		}
+	})
+}
