@@ -386,3 +386,84 @@ func TestConcurrentWrites(t *testing.T) {
 		t.Fatalf("got %d messages, want %d", seen, writers*each)
 	}
 }
+
+// A message far larger than any buffer streams through Reader and Writer
+// with memory that does not grow with it: 64 MiB in, 64 MiB back, while
+// the heap grows by at most a few MiB.
+func TestStreamingBoundedMemory(t *testing.T) {
+	const size, chunk = 64 << 20, 1 << 20
+	s := Handler(echoHandler(nil))
+	s.Options.ReadLimit = -1
+	addr := startServer(t, s)
+	c := dialTest(t, addr, "/", nil)
+	defer c.close()
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+
+	// The client sends 64 one-MiB fragments from one reused buffer and
+	// reads the echo into another, so what grows is the server's doing.
+	frame := make([]byte, 14+chunk)
+	done := make(chan error, 1)
+	go func() {
+		for i := range size / chunk {
+			op := byte(2)
+			if i > 0 {
+				op = 0
+			}
+			if i == size/chunk-1 {
+				op |= 0x80
+			}
+			frame[0] = op
+			frame[1] = 0x80 | 127
+			for j := range 8 {
+				frame[2+j] = byte(uint64(chunk) >> (56 - 8*j))
+			}
+			copy(frame[10:14], []byte{1, 2, 3, 4})
+			if _, err := c.conn.Write(frame); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	buf := make([]byte, 14+chunk)
+	var got int64
+	var peak uint64
+	for got < size {
+		var h [2]byte
+		if _, err := io.ReadFull(c.br, h[:]); err != nil {
+			t.Fatal(err)
+		}
+		n := int64(h[1] & 0x7f)
+		if n == 126 {
+			io.ReadFull(c.br, buf[:2])
+			n = int64(buf[0])<<8 | int64(buf[1])
+		} else if n == 127 {
+			io.ReadFull(c.br, buf[:8])
+			n = 0
+			for _, b := range buf[:8] {
+				n = n<<8 | int64(b)
+			}
+		}
+		for n > 0 {
+			k, err := c.br.Read(buf[:min(n, int64(len(buf)))])
+			if err != nil {
+				t.Fatal(err)
+			}
+			n -= int64(k)
+			got += int64(k)
+		}
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		peak = max(peak, m.HeapInuse)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if grew := int64(peak) - int64(before.HeapInuse); grew > 16<<20 {
+		t.Fatalf("heap grew by %d MiB for a %d MiB message", grew>>20, size>>20)
+	}
+	c.send(testFrame{fin: true, op: 8, payload: closePayload(1000, "")})
+}

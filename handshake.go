@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -56,6 +57,13 @@ type Options struct {
 	// Zero means PingInterval.
 	PingTimeout time.Duration
 
+	// HandshakeTimeout bounds writing the 101 response, so a client that
+	// does not read cannot hold Upgrade. Zero means 10 seconds. The request
+	// itself is read by net/http before Upgrade runs: bound it with
+	// http.Server.ReadHeaderTimeout, which is what cuts off a client that
+	// trickles its headers.
+	HandshakeTimeout time.Duration
+
 	// CloseTimeout bounds the closing handshake: how long Close, or a
 	// failing connection, waits for the peer's Close frame before closing
 	// the transport regardless. Zero means DefaultCloseTimeout (5s).
@@ -86,6 +94,8 @@ func (e *HandshakeError) Error() string {
 
 // Is makes errors.Is(err, ErrBadHandshake) hold for every HandshakeError.
 func (e *HandshakeError) Is(target error) bool { return target == ErrBadHandshake }
+
+const defaultHandshakeTimeout = 10 * time.Second
 
 // acceptGUID is the fixed string RFC 6455 §1.3 appends to the client's key.
 const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -171,11 +181,16 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 	// nothing else will use: it writes the 101 and then joins the pool.
 	out := brw.Writer.AvailableBuffer()
 	out = appendResponse(out, key, subprotocol, w.Header())
-	netConn.SetDeadline(time.Time{})
+	timeout := opts.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = defaultHandshakeTimeout
+	}
+	netConn.SetDeadline(time.Now().Add(timeout))
 	if _, err := netConn.Write(out); err != nil {
 		netConn.Close()
-		return nil, err
+		return nil, fmt.Errorf("websocket: writing the handshake response: %w", err)
 	}
+	netConn.SetDeadline(time.Time{})
 	if cap(out) >= 1<<minBufShift {
 		out = out[:cap(out)]
 		putBuf(&out)

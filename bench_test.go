@@ -1,0 +1,240 @@
+package websocket
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+var benchSizes = []int{16, 1 << 10, 64 << 10, 1 << 20}
+
+// replayTransport reads the same bytes over and over and discards writes:
+// a client that never stops sending the same frames.
+type replayTransport struct {
+	data []byte
+	off  int
+}
+
+func (r *replayTransport) Read(p []byte) (int, error) {
+	n := copy(p, r.data[r.off:])
+	r.off = (r.off + n) % len(r.data)
+	return n, nil
+}
+func (r *replayTransport) Write(p []byte) (int, error) { return len(p), nil }
+func (r *replayTransport) Close() error                { return nil }
+
+func benchConn(data []byte) *Conn {
+	return newConn(&replayTransport{data: data}, nil, "", nil)
+}
+
+func BenchmarkReadMessage(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			frame := encodeClientFrame(testFrame{fin: true, op: 2, payload: make([]byte, n)}, true)
+			c := benchConn(frame)
+			var buf []byte
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if _, buf, err = c.ReadMessage(context.Background(), buf[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkReadText(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			p := make([]byte, n)
+			for i := range p {
+				p[i] = 'a' + byte(i%26)
+			}
+			c := benchConn(encodeClientFrame(testFrame{fin: true, op: 1, payload: p}, true))
+			var buf []byte
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if _, buf, err = c.ReadMessage(context.Background(), buf[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkReader(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			c := benchConn(encodeClientFrame(testFrame{fin: true, op: 2, payload: make([]byte, n)}, true))
+			buf := make([]byte, 32<<10)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				_, r, err := c.Reader(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				for {
+					if _, err := r.Read(buf); err == io.EOF {
+						break
+					} else if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkWriteMessage(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			c := benchConn([]byte{0})
+			p := make([]byte, n)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.WriteMessage(context.Background(), MessageBinary, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkWriter(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			c := benchConn([]byte{0})
+			p := make([]byte, n)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				w, err := c.Writer(context.Background(), MessageBinary)
+				if err != nil {
+					b.Fatal(err)
+				}
+				w.Write(p[:n/2])
+				w.Write(p[n/2:])
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEchoTCP is the whole path over loopback TCP: a client sends a
+// masked message, the server streams it back through Reader, io.Copy and
+// Writer, the client reads the echo. Allocations count both ends; the
+// client reuses its buffers.
+func BenchmarkEchoTCP(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s := Handler(echoHandler(nil))
+			ts := httptest.NewServer(s)
+			defer ts.Close()
+			defer s.Shutdown(context.Background())
+			c, _, err := dialRaw(ts.Listener.Addr().String(), "/", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.conn.Close()
+			frame := encodeClientFrame(testFrame{fin: true, op: 2, payload: make([]byte, n)}, true)
+			reply := make([]byte, serverHeaderLen(n)+n)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.conn.Write(frame); err != nil {
+					b.Fatal(err)
+				}
+				if err := readEcho(c.br, reply, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// readEcho reads frames until n payload bytes have come back, into buf.
+func readEcho(br *bufio.Reader, buf []byte, n int) error {
+	got := 0
+	for got < n || n == 0 {
+		h := buf[:2]
+		if _, err := io.ReadFull(br, h); err != nil {
+			return err
+		}
+		l := int(h[1] & 0x7f)
+		switch l {
+		case 126:
+			if _, err := io.ReadFull(br, buf[:2]); err != nil {
+				return err
+			}
+			l = int(buf[0])<<8 | int(buf[1])
+		case 127:
+			if _, err := io.ReadFull(br, buf[:8]); err != nil {
+				return err
+			}
+			l = 0
+			for _, c := range buf[:8] {
+				l = l<<8 | int(c)
+			}
+		}
+		if _, err := io.ReadFull(br, buf[:l]); err != nil {
+			return err
+		}
+		got += l
+		if n == 0 || h[0]&0x80 != 0 {
+			break
+		}
+	}
+	return nil
+}
+
+// hijackRecorder is a ResponseWriter that can be hijacked, for measuring
+// Upgrade alone.
+type hijackRecorder struct {
+	*httptest.ResponseRecorder
+	conn net.Conn
+	brw  *bufio.ReadWriter
+}
+
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) { return h.conn, h.brw, nil }
+
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(p []byte) (int, error) { return len(p), nil }
+func (discardConn) Close() error                { return nil }
+func (discardConn) SetDeadline(time.Time) error { return nil }
+
+func BenchmarkUpgrade(b *testing.B) {
+	client, server := net.Pipe()
+	defer client.Close()
+	conn := discardConn{server}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := validRequest()
+		w := &hijackRecorder{
+			ResponseRecorder: httptest.NewRecorder(),
+			conn:             conn,
+			brw:              bufio.NewReadWriter(bufio.NewReaderSize(nil, 16), bufio.NewWriterSize(conn, 4096)),
+		}
+		c, err := Upgrade(w, r, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = c
+	}
+}
+
+var _ http.Hijacker = (*hijackRecorder)(nil)
