@@ -229,11 +229,13 @@ func (c *testClient) expectClose(code uint16) {
 	}
 }
 
-// expectEOF checks that the server closes the connection.
+// expectEOF checks that the server closes the connection, then closes the
+// client's side as a browser does when the server's FIN arrives.
 func (c *testClient) expectEOF() {
 	c.t.Helper()
 	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, err := io.Copy(io.Discard, c.br)
+	c.conn.Close()
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		c.t.Fatalf("server did not close the connection")
 	}

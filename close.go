@@ -120,7 +120,8 @@ var (
 
 // CloseStatus returns the close code that belongs to err: the code of the
 // peer's Close frame for a *CloseError, or the code this side sent when it
-// failed the connection for ErrProtocol, ErrInvalidUTF8 or ErrMessageTooBig.
+// failed the connection for ErrProtocol, ErrInvalidUTF8, ErrBadCompression or
+// ErrMessageTooBig.
 // It returns 0 for any other error, including nil.
 func CloseStatus(err error) StatusCode {
 	var ce *CloseError
@@ -131,7 +132,7 @@ func CloseStatus(err error) StatusCode {
 		return ce.Code
 	case errors.Is(err, ErrProtocol):
 		return StatusProtocolError
-	case errors.Is(err, ErrInvalidUTF8):
+	case errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrBadCompression):
 		return StatusInvalidData
 	case errors.Is(err, ErrMessageTooBig):
 		return StatusMessageTooBig

@@ -81,27 +81,29 @@ type Conn struct {
 	closeTimeout time.Duration
 	onPing       func([]byte)
 	onPong       func([]byte)
-	rsvOK        byte // RSV bits a negotiated extension gives meaning to
+	rsvOK        byte          // RSV bits a negotiated extension gives meaning to
+	deflate      *deflateState // permessage-deflate, when negotiated
 
 	// The read side. It belongs to the goroutine that holds the read role
 	// (see acquireRead): the user's read loop, or Close draining frames.
-	reading atomic.Bool
-	rbuf    *[]byte // borrowed only while bytes are buffered; see fill
-	rpos    int
-	rend    int
-	frame   header // the data frame being read; length counts down
-	msgOpen bool   // a data message has begun and its last frame is not read
-	msgText bool
-	msgSize int64 // bytes of the open message announced so far
-	utf8    utf8Validator
-	readErr error // sticky: once set, every read returns it
-	mr      messageReader
-	ctrl    [maxControlPayload]byte
-	frames  atomic.Uint64 // frames read, for keepalive
-	rawDst  []byte        // destination of a raw read; nil means the read buffer
-	rawN    int
-	rawErr  error
-	rawFn   func(fd uintptr) bool
+	reading       atomic.Bool
+	rbuf          *[]byte // borrowed only while bytes are buffered; see fill
+	rpos          int
+	rend          int
+	frame         header // the data frame being read; length counts down
+	msgOpen       bool   // a data message has begun and its last frame is not read
+	msgText       bool
+	msgCompressed bool  // the open message is compressed (RSV1 on its first frame)
+	msgSize       int64 // bytes of the open message announced so far
+	utf8          utf8Validator
+	readErr       error // sticky: once set, every read returns it
+	mr            messageReader
+	ctrl          [maxControlPayload]byte
+	frames        atomic.Uint64 // frames read, for keepalive
+	rawDst        []byte        // destination of a raw read; nil means the read buffer
+	rawN          int
+	rawErr        error
+	rawFn         func(fd uintptr) bool
 
 	// The write side. msgSem is held for a whole data message, wmu for
 	// each frame, so control frames may go out between a message's

@@ -69,6 +69,14 @@ type Options struct {
 	// the transport regardless. Zero means DefaultCloseTimeout (5s).
 	CloseTimeout time.Duration
 
+	// Compression, if set, accepts permessage-deflate (RFC 7692) from
+	// clients that offer it, as browsers do. It is off by default: it
+	// costs CPU on every message and memory on every connection, gains
+	// nothing on binary or already-compressed data, and compressing
+	// secrets next to attacker-chosen text can leak them (as CRIME and
+	// BREACH did for TLS and HTTP). See CompressionOptions.
+	Compression *CompressionOptions
+
 	// OnPing, if set, is called with the payload of each ping from the
 	// peer, before the pong is sent. OnPong is called with each pong's.
 	// They run on the reading goroutine and must not keep the slice.
@@ -166,6 +174,13 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		return nil, err
 	}
 	subprotocol := chooseSubprotocol(r, opts.Subprotocols)
+	var deflate *deflateParams
+	var extensions string
+	if opts.Compression != nil {
+		if p, resp, ok := agreeDeflate(r, opts.Compression); ok {
+			deflate, extensions = &p, resp
+		}
+	}
 
 	netConn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -180,7 +195,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 	// net/http made a 4 KiB write buffer for the hijacked connection that
 	// nothing else will use: it writes the 101 and then joins the pool.
 	out := brw.Writer.AvailableBuffer()
-	out = appendResponse(out, key, subprotocol, w.Header())
+	out = appendResponse(out, key, subprotocol, extensions, w.Header())
 	timeout := opts.HandshakeTimeout
 	if timeout <= 0 {
 		timeout = defaultHandshakeTimeout
@@ -195,7 +210,12 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		out = out[:cap(out)]
 		putBuf(&out)
 	}
-	return newConn(netConn, early, subprotocol, opts), nil
+	c := newConn(netConn, early, subprotocol, opts)
+	if deflate != nil {
+		c.deflate = newDeflateState(c, opts.Compression, *deflate)
+		c.rsvOK = rsv1Bit
+	}
+	return c, nil
 }
 
 // checkHandshake validates r and returns its Sec-WebSocket-Key, or writes
@@ -306,13 +326,18 @@ func chooseSubprotocol(r *http.Request, server []string) string {
 // appendResponse appends the 101 response to b. Headers the caller set go
 // along, except those that belong to the handshake or would contradict a
 // response with no body.
-func appendResponse(b []byte, key, subprotocol string, extra http.Header) []byte {
+func appendResponse(b []byte, key, subprotocol, extensions string, extra http.Header) []byte {
 	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	b = appendAcceptKey(b, key)
 	b = append(b, "\r\n"...)
 	if subprotocol != "" {
 		b = append(b, "Sec-WebSocket-Protocol: "...)
 		b = append(b, subprotocol...)
+		b = append(b, "\r\n"...)
+	}
+	if extensions != "" {
+		b = append(b, "Sec-WebSocket-Extensions: "...)
+		b = append(b, extensions...)
 		b = append(b, "\r\n"...)
 	}
 	for name, values := range extra {

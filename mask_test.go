@@ -73,14 +73,7 @@ func FuzzMask(f *testing.F) {
 		want := bytes.Clone(data)
 		maskReference(key, 0, want)
 		got := bytes.Clone(data)
-		if split < 0 {
-			split = -split
-		}
-		if len(got) > 0 {
-			split %= len(got) + 1
-		} else {
-			split = 0
-		}
+		split = int(uint(split) % uint(len(got)+1))
 		k = mask(k, got[:split])
 		mask(k, got[split:])
 		if !bytes.Equal(got, want) {

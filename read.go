@@ -150,6 +150,19 @@ func (c *Conn) ctxError(ctx context.Context, err error) error {
 // beginMessage discards what is left of the previous message and reads up to
 // the first frame of the next one.
 func (c *Conn) beginMessage() error {
+	if c.msgCompressed && c.deflate.fr != nil {
+		if err := c.discardCompressed(); err != nil {
+			return err
+		}
+	}
+	if err := c.skipFrames(); err != nil {
+		return err
+	}
+	return c.nextFrame()
+}
+
+// skipFrames discards the rest of the open message's frames, unread.
+func (c *Conn) skipFrames() error {
 	for c.msgOpen || c.frame.length > 0 {
 		if c.frame.length > 0 {
 			if err := c.skip(c.frame.length); err != nil {
@@ -163,12 +176,58 @@ func (c *Conn) beginMessage() error {
 			}
 		}
 	}
-	return c.nextFrame()
+	return nil
 }
 
-// readPayload reads the open message's payload into p. It moves to the
-// message's next frame as needed and returns io.EOF after its last byte.
+// discardCompressed inflates the rest of a compressed message the caller
+// left unread, when the client keeps its compression context: the next
+// message may refer to this one's bytes, so they must pass through the
+// history. Otherwise the inflater is simply given back.
+func (c *Conn) discardCompressed() error {
+	d := c.deflate
+	if !d.clientTakeover {
+		d.endInflate()
+		return nil
+	}
+	scratch := getBuf(readBufSize)
+	defer putBuf(scratch)
+	for {
+		_, err := c.inflate(*scratch)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// readPayload reads the open message's payload into p: through the
+// inflater for a compressed message, checked as UTF-8 for text. It returns
+// io.EOF after the last byte.
 func (c *Conn) readPayload(p []byte) (int, error) {
+	var n int
+	var err error
+	if c.msgCompressed {
+		n, err = c.inflate(p)
+	} else {
+		n, err = c.readFrames(p)
+	}
+	if c.msgText {
+		if n > 0 && !c.utf8.write(p[:n]) {
+			return 0, c.fail(fmt.Errorf("%w: in text message", ErrInvalidUTF8))
+		}
+		if err == io.EOF && !c.utf8.complete() {
+			return 0, c.fail(fmt.Errorf("%w: text message ends inside a character", ErrInvalidUTF8))
+		}
+	}
+	return n, err
+}
+
+// readFrames reads the open message's frame payloads into p, unmasked,
+// moving to the message's next frame as needed. It returns io.EOF after the
+// last byte of the last frame.
+func (c *Conn) readFrames(p []byte) (int, error) {
 	for c.frame.length == 0 {
 		if !c.msgOpen {
 			return 0, io.EOF
@@ -200,26 +259,19 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 		n = copy(p, (*c.rbuf)[c.rpos:c.rend])
 		c.consume(n)
 	}
-	p = p[:n]
-	c.frame.key = mask(c.frame.key, p)
+	c.frame.key = mask(c.frame.key, p[:n])
 	c.frame.length -= int64(n)
-	if c.msgText && !c.utf8.write(p) {
-		return 0, c.fail(fmt.Errorf("%w: in text message", ErrInvalidUTF8))
-	}
-	if c.frame.length == 0 {
-		if err := c.endFrame(); err != nil {
-			return 0, err
-		}
-	}
 	return n, nil
 }
 
-// endFrame runs when a data frame's payload has been read in full.
-func (c *Conn) endFrame() error {
-	if c.frame.fin && c.msgText && !c.utf8.complete() {
-		return c.fail(fmt.Errorf("%w: text message ends inside a character", ErrInvalidUTF8))
+// rawLimit is the most a message may take on the wire. For a compressed
+// message the read limit applies to what it inflates to, and the wire
+// bytes may exceed it a little for data that does not compress.
+func (c *Conn) rawLimit() int64 {
+	if c.msgCompressed {
+		return c.readLimit + c.readLimit/64 + 1024
 	}
-	return nil
+	return c.readLimit
 }
 
 // nextFrame reads frame headers, handling control frames, until the header
@@ -244,18 +296,19 @@ func (c *Conn) nextFrame() error {
 			return c.fail(fmt.Errorf("%w: new message inside a fragmented one", ErrProtocol))
 		case h.op != opContinuation:
 			c.msgText = h.op == opText
+			c.msgCompressed = h.rsv&rsv1Bit != 0
+			if c.msgCompressed {
+				c.deflate.ended = false
+			}
 			c.msgSize = 0
 			c.utf8.reset()
 		}
 		c.msgSize += h.length
-		if c.readLimit >= 0 && c.msgSize > c.readLimit {
+		if c.readLimit >= 0 && c.msgSize > c.rawLimit() {
 			return c.fail(fmt.Errorf("%w: message is over %d bytes", ErrMessageTooBig, c.readLimit))
 		}
 		c.msgOpen = !h.fin
 		c.frame = h
-		if h.length == 0 {
-			return c.endFrame()
-		}
 		return nil
 	}
 }
@@ -282,6 +335,9 @@ func (c *Conn) readHeader() (header, error) {
 	switch {
 	case h.rsv&^c.rsvOK != 0:
 		return h, c.fail(fmt.Errorf("%w: reserved bits %#x set with no extension", ErrProtocol, h.rsv))
+	case h.rsv != 0 && (h.op == opContinuation || h.op.isControl()):
+		// RFC 7692 §6: only a message's first frame says it is compressed.
+		return h, c.fail(fmt.Errorf("%w: reserved bits %#x set on a %s frame", ErrProtocol, h.rsv, frameKind(h.op)))
 	case !h.op.isKnown():
 		return h, c.fail(fmt.Errorf("%w: reserved opcode %#x", ErrProtocol, byte(h.op)))
 	case !h.masked:
@@ -348,10 +404,8 @@ func (c *Conn) peerClose(ce *CloseError) error {
 }
 
 // fail fails the connection for what the peer sent (RFC 6455 §7.1.7): it
-// sends a Close frame with the code that belongs to err, gives the peer a
-// bounded time to answer while discarding what it still sends, and closes
-// the transport. Waiting for the answer, rather than closing at once, keeps
-// the Close frame from being lost to a TCP reset. err is returned, and every
+// sends a Close frame with the code that belongs to err, then closes the
+// transport after a lingering wait (see linger). err is returned, and every
 // later read returns it.
 func (c *Conn) fail(err error) error {
 	if c.readErr != nil {
@@ -363,13 +417,7 @@ func (c *Conn) fail(err error) error {
 		reason = reason[len("websocket: "):]
 	}
 	if c.sendClose(CloseStatus(err), reason) == nil {
-		// The rest of the frame being read, if any, comes before the
-		// peer's answer.
-		deadline := time.Now().Add(c.closeTimeout)
-		c.SetReadDeadline(deadline)
-		if c.skip(c.frame.length) == nil {
-			c.drain(deadline)
-		}
+		c.linger(time.Now().Add(c.closeTimeout))
 	}
 	c.shutdown(err)
 	c.releaseReadBuf()
@@ -396,11 +444,35 @@ func (c *Conn) readFailed(err error) error {
 	return err
 }
 
+// linger ends a connection this side has failed, after its Close frame
+// went out. The peer may be unable to answer with a Close of its own: it
+// may be in the middle of a frame, or may have sent the very Close that
+// failed. So rather than wait for one, this side shuts its half of TCP,
+// which tells the peer the connection is over, and discards what still
+// arrives until the peer closes too or the deadline passes. Closing at
+// once instead could turn unread input into a TCP reset, and a reset can
+// destroy the Close frame before the peer reads it.
+func (c *Conn) linger(deadline time.Time) {
+	cw, ok := c.rwc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		c.drain(deadline) // no half-close: wait for the peer's Close
+		return
+	}
+	c.SetReadDeadline(deadline)
+	for c.skip(1<<62) == nil {
+	}
+}
+
 // drain discards frames until the peer's Close arrives, an error, or the
 // deadline. It is how this side waits for the answer to a Close it sent.
 // It reports the peer's Close, or nil.
 func (c *Conn) drain(deadline time.Time) *CloseError {
 	c.SetReadDeadline(deadline)
+	// The rest of a frame the reader left comes first.
+	if c.skip(c.frame.length) != nil {
+		return nil
+	}
+	c.frame.length = 0
 	for {
 		if c.ensure(2) != nil {
 			return nil
@@ -538,4 +610,11 @@ func (c *Conn) readDirect(p []byte) (int, error) {
 		err = io.ErrNoProgress
 	}
 	return 0, err
+}
+
+func frameKind(op opcode) string {
+	if op == opContinuation {
+		return "continuation"
+	}
+	return "control"
 }

@@ -69,14 +69,8 @@ func FuzzUTF8Validator(f *testing.F) {
 		f.Add([]byte(tc.p), 1, 2)
 	}
 	f.Fuzz(func(t *testing.T, p []byte, i, j int) {
-		if i < 0 {
-			i = -i
-		}
-		if j < 0 {
-			j = -j
-		}
-		i %= len(p) + 1
-		j %= len(p) + 1
+		i = int(uint(i) % uint(len(p)+1))
+		j = int(uint(j) % uint(len(p)+1))
 		if i > j {
 			i, j = j, i
 		}

@@ -1,7 +1,10 @@
 package websocket
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -19,6 +22,18 @@ const writevThreshold = 2 << 10
 func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) error {
 	if typ != MessageText && typ != MessageBinary {
 		return fmt.Errorf("websocket: cannot write a message of type %v", typ)
+	}
+	if c.deflate != nil && len(p) > 0 && len(p) >= c.deflate.threshold {
+		// Compressed, through the streaming writer's machinery.
+		w, err := c.Writer(ctx, typ)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(p)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		return err
 	}
 	if err := c.acquireMsg(ctx); err != nil {
 		return err
@@ -49,6 +64,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	}
 	w := &c.mw
 	w.op = opcode(typ)
+	w.deflate = c.deflate
 	w.open = true
 	w.err = nil
 	w.ctx = ctx
@@ -150,15 +166,23 @@ func (c *Conn) writeControlLocked(op opcode, n int) error {
 
 // messageWriter is the io.WriteCloser Writer returns. There is one per
 // Conn, reused for every message, so streaming does not allocate.
+//
+// On a connection with compression, a message is staged uncompressed until
+// it reaches the threshold; from then on it goes through the compressor,
+// whose output (see deflateSink) fills the frame buffer instead.
 type messageWriter struct {
 	c    *Conn
 	buf  *[]byte // borrowed on the first write, given back by Close
 	n    int     // payload bytes in buf, behind maxServerHeaderSize bytes of room
 	op   opcode  // the next frame's opcode: the message's, then continuation
+	rsv  byte    // RSV1 until the first frame of a compressed message is out
 	open bool
 	err  error
 	ctx  context.Context
 	stop func() bool
+
+	deflate *deflateState // the connection's, when compression was agreed
+	fw      *flate.Writer // the message's compressor, once it compresses
 }
 
 // Write buffers p, sending a fragment each time the buffer fills. A write
@@ -170,6 +194,9 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	}
 	if w.err != nil {
 		return 0, w.err
+	}
+	if w.deflate != nil {
+		return w.writeDeflate(p)
 	}
 	written := 0
 	for len(p) > 0 {
@@ -197,6 +224,48 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// writeDeflate stages p while the message is below the compression
+// threshold, and compresses it once the message reaches it.
+func (w *messageWriter) writeDeflate(p []byte) (int, error) {
+	if w.fw == nil {
+		if w.n+len(p) < w.deflate.threshold {
+			if w.buf == nil {
+				w.buf = getBuf(w.c.wbufSize)
+			}
+			w.n += copy((*w.buf)[maxServerHeaderSize+w.n:], p)
+			return len(p), nil
+		}
+		// The message is worth compressing: the staged bytes go first.
+		fw, err := w.deflate.compressor()
+		if err != nil {
+			w.err = err
+			return 0, err
+		}
+		staged, n := w.buf, w.n
+		w.buf, w.n, w.fw, w.rsv = nil, 0, fw, rsv1Bit
+		if staged != nil {
+			_, err = fw.Write((*staged)[maxServerHeaderSize : maxServerHeaderSize+n])
+			putBuf(staged)
+			if err != nil {
+				return 0, w.failed(err)
+			}
+		}
+	}
+	n, err := w.fw.Write(p)
+	if err != nil {
+		return n, w.failed(err)
+	}
+	return n, nil
+}
+
+// failed records the error that ended the message.
+func (w *messageWriter) failed(err error) error {
+	if w.err == nil {
+		w.err = w.c.ctxError(w.ctx, err)
+	}
+	return w.err
+}
+
 // ReadFrom copies r into the message until r's end, reading straight into
 // the writer's buffer: each fragment is read in place behind room for its
 // header and leaves in one write. Copying from another message's reader
@@ -207,6 +276,12 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 	if w.err != nil {
 		return 0, w.err
+	}
+	if w.deflate != nil {
+		// The compressor takes its input from a buffer of ours.
+		scratch := getBuf(readBufSize)
+		defer putBuf(scratch)
+		return io.CopyBuffer(writerOnly{w}, r, *scratch)
 	}
 	var total int64
 	for {
@@ -241,13 +316,13 @@ func (w *messageWriter) flush(fin bool) error {
 	var b []byte
 	if w.buf != nil {
 		b = (*w.buf)[:maxServerHeaderSize+w.n]
-	} else {
-		var empty [maxServerHeaderSize]byte
-		b = empty[:]
 	}
-	i := putServerHeader(b[:maxServerHeaderSize], fin, 0, w.op, w.n)
 	c := w.c
 	c.wmu.Lock()
+	if b == nil {
+		b = c.hdr[:] // an empty frame: its header alone
+	}
+	i := putServerHeader(b[:maxServerHeaderSize], fin, w.rsv, w.op, w.n)
 	var err error
 	if c.closeSent {
 		err = c.writeErr()
@@ -256,12 +331,25 @@ func (w *messageWriter) flush(fin bool) error {
 		err = c.wrote(err)
 	}
 	c.wmu.Unlock()
-	w.op = opContinuation
-	w.n = 0
+	w.op, w.rsv, w.n = opContinuation, 0, 0
 	if err != nil {
-		w.err = c.ctxError(w.ctx, err)
+		return w.failed(err)
 	}
-	return w.err
+	return nil
+}
+
+// flushKeeping sends all but the last keep buffered bytes as a fragment and
+// moves those to the front of the buffer.
+func (w *messageWriter) flushKeeping(keep int) error {
+	b := *w.buf
+	var last [4]byte
+	copy(last[:keep], b[maxServerHeaderSize+w.n-keep:])
+	w.n -= keep
+	if err := w.flush(false); err != nil {
+		return err
+	}
+	w.n = copy(b[maxServerHeaderSize:], last[:keep])
+	return nil
 }
 
 // send writes p as a frame of its own, after what is buffered.
@@ -286,16 +374,43 @@ func (w *messageWriter) Close() error {
 		return errWriterClosed
 	}
 	err := w.err
+	if err == nil && w.fw != nil {
+		err = w.finishDeflate()
+	}
 	if err == nil {
 		err = w.flush(true)
 	}
 	if w.stop != nil {
 		w.stop()
 	}
+	if w.fw != nil {
+		if err != nil {
+			w.deflate.fw = nil // its context no longer matches the peer's
+		}
+		w.deflate.endMessage()
+		w.fw = nil
+	}
 	putBuf(w.buf)
-	w.buf, w.n, w.open, w.ctx, w.stop = nil, 0, false, nil, nil
+	w.buf, w.n, w.rsv, w.open, w.ctx, w.stop, w.deflate = nil, 0, 0, false, nil, nil, nil
 	<-w.c.msgSem
 	return err
 }
+
+// finishDeflate ends a compressed message: a sync flush, whose closing
+// 00 00 ff ff RFC 7692 §7.2.1 has the sender remove.
+func (w *messageWriter) finishDeflate() error {
+	if err := w.fw.Flush(); err != nil {
+		return w.failed(err)
+	}
+	if w.n < 4 || !bytes.Equal((*w.buf)[maxServerHeaderSize+w.n-4:maxServerHeaderSize+w.n], deflateTail[:4]) {
+		return w.failed(errors.New("websocket: compressor output does not end with a sync flush"))
+	}
+	w.n -= 4
+	return nil
+}
+
+// writerOnly hides ReadFrom from io.CopyBuffer, which would otherwise call
+// it back.
+type writerOnly struct{ io.Writer }
 
 var errWriterClosed = fmt.Errorf("websocket: message writer used after Close")

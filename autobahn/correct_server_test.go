@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wirekit/websocket/autobahn/internal/faultecho"
+)
+
+// informationalCases are the cases Autobahn reports as INFORMATIONAL for
+// every server.
+var informationalCases = []string{"7.1.6", "7.13.1", "7.13.2"}
+
+// TestCorrectServer runs the suite against the fault-free test server: it
+// must pass every case, with exactly the three informational ones. Under
+// the race detector the performance section (9.*), which moves hundreds of
+// MiB, is left out.
+func TestCorrectServer(t *testing.T) {
+	target := startEcho(t, faultecho.None)
+	patterns := ""
+	if raceEnabled {
+		patterns = "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*"
+	}
+	cases, err := selectCases(allCases(), patterns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	dir := t.TempDir()
+	st := suite{target: target, cases: cases, agent: "faultecho", reportDir: dir, out: &out}
+	results, tl, err := st.run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		want := OK
+		for _, id := range informationalCases {
+			if r.c.ID == id {
+				want = Informational
+			}
+		}
+		if r.verdict != want {
+			t.Errorf("%s: verdict %s, want %s\n%s", r.c.ID, r.verdict, want, caseLine(r))
+		}
+	}
+	if !tl.passed() || tl.total != len(cases) || tl.informational != len(informationalCases) {
+		t.Errorf("summary %q", tl)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "autobahn: ") {
+		t.Errorf("output is not exactly one summary line:\n%s", out.String())
+	}
+	if !raceEnabled && lines[0] != "autobahn: 301 cases: 298 OK, 3 INFORMATIONAL, 0 NON-STRICT, 0 FAILED" {
+		t.Errorf("summary line %q", lines[0])
+	}
+
+	// The report holds a file per case, index.json and summary.txt, and
+	// -summarize reads index.json back to the same line.
+	for _, name := range []string{"index.json", "summary.txt", reportFileName("faultecho", "1.1.1")} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	var again bytes.Buffer
+	st2, err := summarize(filepath.Join(dir, "index.json"), &again, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2 != tl || strings.TrimSpace(again.String()) != lines[0] {
+		t.Errorf("summarize gives %q, the run gave %q", again.String(), lines[0])
+	}
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// caseReport is the per-case JSON file. Field names follow Autobahn's case
+// reports so tools that read those can read these; "verdict" is ours.
+type caseReport struct {
+	ID                             string             `json:"id"`
+	Description                    string             `json:"description"`
+	Expectation                    string             `json:"expectation"`
+	Agent                          string             `json:"agent"`
+	Started                        string             `json:"started"`
+	Duration                       int64              `json:"duration"`
+	ReportTime                     bool               `json:"reportTime"`
+	Verdict                        string             `json:"verdict"`
+	Behavior                       string             `json:"behavior"`
+	BehaviorClose                  string             `json:"behaviorClose"`
+	Result                         string             `json:"result"`
+	ResultClose                    string             `json:"resultClose"`
+	Expected                       map[string][]Event `json:"expected"`
+	ExpectedClose                  closeExpectation   `json:"expectedClose"`
+	Received                       []Event            `json:"received"`
+	ClosedByMe                     bool               `json:"closedByMe"`
+	FailedByMe                     bool               `json:"failedByMe"`
+	DroppedByMe                    bool               `json:"droppedByMe"`
+	WasClean                       bool               `json:"wasClean"`
+	WasNotCleanReason              *string            `json:"wasNotCleanReason"`
+	WasServerConnectionDropTimeout bool               `json:"wasServerConnectionDropTimeout"`
+	WasOpenHandshakeTimeout        bool               `json:"wasOpenHandshakeTimeout"`
+	WasCloseHandshakeTimeout       bool               `json:"wasCloseHandshakeTimeout"`
+	LocalCloseCode                 *int               `json:"localCloseCode"`
+	LocalCloseReason               *string            `json:"localCloseReason"`
+	RemoteCloseCode                *int               `json:"remoteCloseCode"`
+	RemoteCloseReason              *string            `json:"remoteCloseReason"`
+	OpenError                      string             `json:"openError,omitempty"`
+	Traffic                        trafficSummary     `json:"traffic"`
+}
+
+// trafficSummary says what went over the wire, without the payloads.
+type trafficSummary struct {
+	TxFrames map[string]int `json:"txFrames"` // frames we sent, by opcode name
+	RxFrames map[string]int `json:"rxFrames"` // frames the server sent, by opcode name
+	TxOctets int64          `json:"txOctets"`
+	RxOctets int64          `json:"rxOctets"`
+}
+
+// indexEntry is one case in index.json, exactly Autobahn's fields.
+type indexEntry struct {
+	Behavior        string `json:"behavior"`
+	BehaviorClose   string `json:"behaviorClose"`
+	Duration        int64  `json:"duration"`
+	RemoteCloseCode *int   `json:"remoteCloseCode"`
+	ReportFile      string `json:"reportfile"`
+}
+
+func newCaseReport(agent string, r outcome) caseReport {
+	s := r.s
+	rep := caseReport{
+		ID:                             r.c.ID,
+		Description:                    r.c.Description,
+		Expectation:                    r.c.Expectation,
+		Agent:                          agent,
+		Started:                        r.started.UTC().Format(time.RFC3339Nano),
+		Duration:                       s.elapsed.Milliseconds(),
+		ReportTime:                     r.c.ReportTime,
+		Verdict:                        r.verdict,
+		Behavior:                       s.behavior,
+		BehaviorClose:                  s.behaviorClose,
+		Result:                         s.result,
+		ResultClose:                    s.resultClose,
+		Expected:                       map[string][]Event{},
+		ExpectedClose:                  s.expectClose,
+		Received:                       s.received,
+		ClosedByMe:                     s.closedByMe,
+		FailedByMe:                     s.failedByMe,
+		DroppedByMe:                    s.droppedByMe,
+		WasClean:                       s.wasClean,
+		WasServerConnectionDropTimeout: s.wasServerConnectionDropTimeout,
+		WasOpenHandshakeTimeout:        s.wasOpenHandshakeTimeout,
+		WasCloseHandshakeTimeout:       s.wasCloseHandshakeTimeout,
+		LocalCloseCode:                 s.localCloseCode,
+		LocalCloseReason:               reasonText(s.localCloseReason),
+		RemoteCloseCode:                s.remoteCloseCode,
+		RemoteCloseReason:              reasonText(s.remoteCloseReason),
+		Traffic: trafficSummary{
+			TxFrames: opcodeCounts(s.txFrames),
+			RxFrames: opcodeCounts(s.rxFrames),
+			TxOctets: s.txOctets,
+			RxOctets: s.rx.Load(),
+		},
+	}
+	if rep.Received == nil {
+		rep.Received = []Event{}
+	}
+	for _, e := range s.expected {
+		rep.Expected[e.verdict] = append([]Event{}, e.events...)
+	}
+	if s.wasNotCleanReason != "" {
+		rep.WasNotCleanReason = &s.wasNotCleanReason
+	}
+	if r.openErr != nil {
+		rep.OpenError = r.openErr.Error()
+	}
+	return rep
+}
+
+// reasonText renders a close reason; reasons that are not UTF-8 (7.5.1
+// sends one) are shown in hex.
+func reasonText(p []byte) *string {
+	if p == nil {
+		return nil
+	}
+	s := string(p)
+	if !validUTF8(p) {
+		s = fmt.Sprintf("0x%x", p)
+	}
+	return &s
+}
+
+func opcodeCounts(m map[byte]int) map[string]int {
+	names := map[byte]string{opContinuation: "continuation", opText: "text", opBinary: "binary",
+		opClose: "close", opPing: "ping", opPong: "pong"}
+	out := map[string]int{}
+	for op, n := range m {
+		name, ok := names[op]
+		if !ok {
+			name = fmt.Sprintf("reserved-%d", op)
+		}
+		out[name] = n
+	}
+	return out
+}
+
+// reportFileName is Autobahn's naming: the agent lowercased with anything
+// but letters and digits turned into underscores, "_case_", the id with
+// dots as underscores.
+func reportFileName(agent, id string) string {
+	clean := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return ' '
+	}, strings.ToLower(strings.TrimSpace(agent)))
+	clean = strings.ReplaceAll(strings.TrimSpace(clean), " ", "_")
+	return clean + "_case_" + strings.ReplaceAll(id, ".", "_") + ".json"
+}
+
+// writeReport writes one JSON file per case, index.json in Autobahn's shape
+// and a readable summary.txt into dir.
+func writeReport(dir, agent string, results []outcome) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	index := map[string]map[string]indexEntry{agent: {}}
+	var summary bytes.Buffer
+	tw := tabwriter.NewWriter(&summary, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "case\tverdict\tbehavior\tclose\tcode\tms\tdescription\n")
+	var t tally
+	for _, r := range results {
+		rep := newCaseReport(agent, r)
+		name := reportFileName(agent, r.c.ID)
+		if err := writeJSON(filepath.Join(dir, name), rep); err != nil {
+			return err
+		}
+		index[agent][r.c.ID] = indexEntry{
+			Behavior:        rep.Behavior,
+			BehaviorClose:   rep.BehaviorClose,
+			Duration:        rep.Duration,
+			RemoteCloseCode: rep.RemoteCloseCode,
+			ReportFile:      name,
+		}
+		code := "-"
+		if rep.RemoteCloseCode != nil {
+			code = fmt.Sprint(*rep.RemoteCloseCode)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.c.ID, r.verdict, rep.Behavior, rep.BehaviorClose,
+			code, rep.Duration, shorten(r.c.Description, 70))
+		t.add(r.verdict)
+	}
+	tw.Flush()
+	fmt.Fprintf(&summary, "\nagent: %s\n%s\n", agent, t)
+	if err := writeJSON(filepath.Join(dir, "index.json"), index); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "summary.txt"), summary.Bytes(), 0o644)
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "   ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
