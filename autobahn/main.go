@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		verbose   = fs.Bool("v", false, "print a line per case")
 		agent     = fs.String("agent", "", "server name in the report (default: its Server header)")
 		summary   = fs.String("summarize", "", "summarize an official Autobahn index.json instead of running cases")
-		serverCmd = fs.String("server-cmd", "", `start this server first, "{addr}" standing for a free 127.0.0.1 port; -url then defaults to ws://{addr}/`)
+		serverCmd = fs.String("server-cmd", "", `start this server first, "{addr}" standing for 127.0.0.1:0; the server must print the ws://host:port it listens on, which -url then defaults to`)
 		list      = fs.Bool("list", false, "list the selected cases and exit")
 	)
 	if err := fs.Parse(args); err != nil {

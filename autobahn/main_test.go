@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +20,14 @@ func TestMain(m *testing.M) {
 	if len(os.Args) == 4 && os.Args[1] == "faultecho" {
 		var fault faultecho.Fault
 		fmt.Sscan(os.Args[2], (*int)(&fault))
-		fmt.Fprintln(os.Stderr, http.ListenAndServe(os.Args[3], faultecho.New(fault)))
+		ln, err := net.Listen("tcp", os.Args[3])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		// startServer reads the address from this line.
+		fmt.Fprintf(os.Stderr, "faultecho: listening on ws://%s\n", ln.Addr())
+		fmt.Fprintln(os.Stderr, http.Serve(ln, faultecho.New(fault)))
 		os.Exit(1)
 	}
 	os.Exit(m.Run())
@@ -110,10 +118,13 @@ func TestUsageErrors(t *testing.T) {
 // TestUnreachableServer: a server that refuses connections fails every
 // case quickly instead of hanging.
 func TestUnreachableServer(t *testing.T) {
-	addr, err := freeAddr()
+	// A port that was free a moment ago; nothing listens on it now.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr := ln.Addr().String()
+	ln.Close()
 	code, out, _ := runCommand(t, "-url", "ws://"+addr+"/", "-cases", "1.1.1,2.1", "-report", "", "-q")
 	if code != exitFail || strings.TrimSpace(out) != "autobahn: 2 cases: 0 OK, 0 INFORMATIONAL, 0 NON-STRICT, 2 FAILED" {
 		t.Errorf("exit %d, output %q", code, out)

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -21,58 +22,65 @@ type startedServer struct {
 	exited chan error
 }
 
-// startServer runs cmdline with every "{addr}" replaced by a free loopback
-// address, and waits until that address accepts TCP connections. The
-// command line is split on white space; there is no shell quoting.
+// startServer runs cmdline with every "{addr}" replaced by 127.0.0.1:0,
+// so that the server binds a port the kernel picks, and waits for the
+// server to print the URL it listens on (the first "ws://host:port" in its
+// output). Choosing the port here and handing it over would leave a window
+// in which another process could take it, and the suite would then test
+// someone else's server. The command line is split on white space; there
+// is no shell quoting.
 func startServer(cmdline string, logs io.Writer) (*startedServer, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	fields := strings.Fields(strings.ReplaceAll(cmdline, "{addr}", addr))
+	fields := strings.Fields(strings.ReplaceAll(cmdline, "{addr}", "127.0.0.1:0"))
 	if len(fields) == 0 {
 		return nil, errors.New("empty server command")
 	}
 	cmd := exec.Command(fields[0], fields[1:]...)
-	cmd.Stdout, cmd.Stderr = logs, logs
+	out, w := io.Pipe()
+	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	srv := &startedServer{addr: addr, cmd: cmd, exited: make(chan error, 1)}
-	go func() { srv.exited <- cmd.Wait() }()
+	srv := &startedServer{cmd: cmd, exited: make(chan error, 1)}
+	go func() {
+		err := cmd.Wait()
+		w.Close()
+		srv.exited <- err
+	}()
 
-	deadline := time.Now().Add(serverStartTimeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return srv, nil
+	found := make(chan string, 1)
+	go func() {
+		// Look for the address, then pass everything on to logs.
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logs, line)
+			if m := announced.FindStringSubmatch(line); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
 		}
-		select {
-		case err := <-srv.exited:
-			return nil, fmt.Errorf("server %q exited before accepting connections: %v", cmdline, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			srv.stop()
-			return nil, fmt.Errorf("server %q did not accept connections on %s within %v", cmdline, addr, serverStartTimeout)
-		}
+		io.Copy(logs, out)
+	}()
+	select {
+	case addr := <-found:
+		srv.addr = addr
+		return srv, nil
+	case err := <-srv.exited:
+		return nil, fmt.Errorf("server %q exited before announcing its address: %v", cmdline, err)
+	case <-time.After(serverStartTimeout):
+		srv.stop()
+		return nil, fmt.Errorf("server %q did not print a ws:// address within %v", cmdline, serverStartTimeout)
 	}
 }
+
+// announced matches the address in the line a server prints when it is
+// ready, such as "listening on ws://127.0.0.1:40123".
+var announced = regexp.MustCompile(`ws://([0-9A-Za-z.\-\[\]:]+:[0-9]+)`)
 
 // stop kills the server and waits for it to exit.
 func (s *startedServer) stop() {
 	s.cmd.Process.Kill()
 	<-s.exited
-}
-
-// freeAddr asks the kernel for a free loopback port. Another process could
-// take it before the server binds it; the start then fails loudly.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }

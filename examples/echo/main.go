@@ -1,7 +1,8 @@
 // Command echo serves a WebSocket echo at every path: each message comes
 // back with its own type. Messages are streamed, so a 16 MiB message passes
-// through without 16 MiB of memory. The conformance suite and the
-// benchmarks run against it:
+// through without 16 MiB of memory. It accepts permessage-deflate when a
+// client offers it (-deflate=false turns that off). The conformance suite
+// and the benchmarks run against it:
 //
 //	go run ./examples/echo -addr 127.0.0.1:9001
 package main
@@ -12,6 +13,7 @@ import (
 	"flag"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -24,6 +26,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
 	quiet := flag.Bool("q", false, "do not log connections")
+	deflate := flag.Bool("deflate", true, "accept permessage-deflate, keeping context both ways")
 	flag.Parse()
 
 	ws := websocket.Handler(func(c *websocket.Conn, r *http.Request) {
@@ -32,6 +35,10 @@ func main() {
 			log.Printf("%s: %v", c.RemoteAddr(), err)
 		}
 	})
+	if *deflate {
+		// A test server: accept every offer we can honour, as given.
+		ws.Options.Compression = &websocket.CompressionOptions{ContextTakeover: true, ClientContextTakeover: true}
+	}
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           ws,
@@ -48,8 +55,14 @@ func main() {
 		ws.Shutdown(shutdown)
 	}()
 
-	log.Printf("echo: listening on ws://%s", *addr)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The address as bound: with port 0, the one the kernel chose. Test
+	// harnesses read it from this line.
+	log.Printf("echo: listening on ws://%s", ln.Addr())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
 }
