@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // A PreparedMessage is a message framed once, ready to be written to any
@@ -54,6 +55,9 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	return c.ctxError(ctx, err)
 }
 
+// DefaultBroadcastWriteTimeout is the default for Broadcaster.WriteTimeout.
+const DefaultBroadcastWriteTimeout = 10 * time.Second
+
 // DefaultQueueSize is the number of messages a Broadcaster queues for each
 // connection unless QueueSize says otherwise.
 const DefaultQueueSize = 64
@@ -73,6 +77,12 @@ type Broadcaster struct {
 	// means DefaultQueueSize.
 	QueueSize int
 
+	// WriteTimeout bounds each write to a member. A member whose socket
+	// stops draining (a peer that stopped reading) fails that write and is
+	// closed, even in a room too quiet to fill its queue. Zero means
+	// DefaultBroadcastWriteTimeout; a negative value means no timeout.
+	WriteTimeout time.Duration
+
 	mu      sync.Mutex
 	members map[*Conn]*member
 }
@@ -80,6 +90,7 @@ type Broadcaster struct {
 // member is one connection's queue.
 type member struct {
 	c       *Conn
+	timeout time.Duration // per write; 0 for none
 	mu      sync.Mutex
 	queue   []*PreparedMessage
 	head    int  // queue[head:] waits to be sent
@@ -95,8 +106,39 @@ func (b *Broadcaster) Add(c *Conn) {
 		b.members = make(map[*Conn]*member)
 	}
 	if _, ok := b.members[c]; !ok {
-		b.members[c] = &member{c: c}
+		timeout := b.WriteTimeout
+		switch {
+		case timeout == 0:
+			timeout = DefaultBroadcastWriteTimeout
+		case timeout < 0:
+			timeout = 0
+		}
+		b.members[c] = &member{c: c, timeout: timeout}
 	}
+}
+
+// Send queues pm for one member only, in order with the broadcasts around
+// it: a welcome, a history replay, a reply meant for one peer. Like a
+// broadcast it never waits; a member whose queue is full is closed with
+// StatusTryAgainLater. It reports false when c is not a member.
+func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
+	b.mu.Lock()
+	m, ok := b.members[c]
+	if ok && !m.enqueue(pm, b.queueSize()) {
+		delete(b.members, c)
+		b.mu.Unlock()
+		go c.Close(StatusTryAgainLater, "too slow: messages were piling up")
+		return true
+	}
+	b.mu.Unlock()
+	return ok
+}
+
+func (b *Broadcaster) queueSize() int {
+	if b.QueueSize <= 0 {
+		return DefaultQueueSize
+	}
+	return b.QueueSize
 }
 
 // Remove stops sending to c and drops what was queued for it. It does not
@@ -130,10 +172,7 @@ func (b *Broadcaster) Broadcast(typ MessageType, data []byte) {
 
 // BroadcastPrepared queues pm for every member.
 func (b *Broadcaster) BroadcastPrepared(pm *PreparedMessage) {
-	size := b.QueueSize
-	if size <= 0 {
-		size = DefaultQueueSize
-	}
+	size := b.queueSize()
 	var slow []*Conn
 	b.mu.Lock()
 	for c, m := range b.members {
@@ -184,7 +223,7 @@ func (m *member) send() {
 		m.queue[m.head] = nil
 		m.head++
 		m.mu.Unlock()
-		if err := m.c.WritePrepared(context.Background(), pm); err != nil {
+		if err := m.write(pm); err != nil {
 			m.mu.Lock()
 			m.gone = true
 			m.sending = false
@@ -194,4 +233,15 @@ func (m *member) send() {
 			return
 		}
 	}
+}
+
+// write sends one message within the member's write timeout. A write that
+// runs out of time closes the connection (see Conn.WritePrepared).
+func (m *member) write(pm *PreparedMessage) error {
+	if m.timeout <= 0 {
+		return m.c.WritePrepared(context.Background(), pm)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), m.timeout)
+	defer cancel()
+	return m.c.WritePrepared(ctx, pm)
 }

@@ -86,3 +86,65 @@ func TestPreparedMessage(t *testing.T) {
 	}()
 	NewPreparedMessage(MessageType(opPing), nil)
 }
+
+// Send reaches one member, in order with the broadcasts around it.
+func TestBroadcasterSend(t *testing.T) {
+	var b Broadcaster
+	joined := make(chan *Conn, 2)
+	addr := startServer(t, Handler(func(c *Conn, r *http.Request) {
+		b.Add(c)
+		defer b.Remove(c)
+		joined <- c
+		c.ReadMessage(context.Background(), nil)
+	}))
+	alice := dialTest(t, addr, "/", nil)
+	ac := <-joined
+	bob := dialTest(t, addr, "/", nil)
+	<-joined
+	b.Broadcast(MessageText, []byte("one"))
+	if !b.Send(ac, NewPreparedMessage(MessageText, []byte("just for alice"))) {
+		t.Fatal("Send to a member reported false")
+	}
+	b.Broadcast(MessageText, []byte("two"))
+	for _, tc := range []struct {
+		c    *testClient
+		want []string
+	}{{alice, []string{"one", "just for alice", "two"}}, {bob, []string{"one", "two"}}} {
+		for _, want := range tc.want {
+			if _, msg, err := tc.c.readMessage(); err != nil || string(msg) != want {
+				t.Fatalf("got %q %v, want %q", msg, err, want)
+			}
+		}
+		tc.c.send(testFrame{fin: true, op: 8, payload: closePayload(1000, "")})
+		tc.c.expectEOF()
+	}
+	if b.Send(ac, NewPreparedMessage(MessageText, nil)) {
+		t.Fatal("Send to a removed member reported true")
+	}
+}
+
+// A member that stops reading is dropped by the write timeout even when
+// its queue never fills.
+func TestBroadcasterWriteTimeout(t *testing.T) {
+	b := &Broadcaster{QueueSize: 1 << 20, WriteTimeout: 200 * time.Millisecond}
+	joined := make(chan struct{}, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		b.Add(c)
+		defer b.Remove(c)
+		joined <- struct{}{}
+		c.ReadMessage(context.Background(), nil)
+	})
+	addr := startServer(t, s)
+	stalled := dialTest(t, addr, "/", nil)
+	defer stalled.close()
+	<-joined
+	big := make([]byte, 1<<20)
+	start := time.Now()
+	for b.Len() == 1 {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("a member that stopped reading was never dropped")
+		}
+		b.Broadcast(MessageBinary, big) // one at a time: the queue stays short
+		time.Sleep(50 * time.Millisecond)
+	}
+}

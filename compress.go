@@ -16,9 +16,13 @@ import (
 // state kept between messages, so memory per connection stays bounded.
 type CompressionOptions struct {
 	// Level is the compress/flate level, from flate.BestSpeed (1) to
-	// flate.BestCompression (9), or flate.HuffmanOnly (-2). Zero means
-	// flate.BestSpeed, which keeps most of the gain on text at a fraction
-	// of the CPU.
+	// flate.BestCompression (9), or flate.HuffmanOnly (-2). Zero picks for
+	// the mode: level 2 with ContextTakeover, flate.BestSpeed without.
+	// compress/flate's level 1 forgets its history for messages under 128
+	// bytes, which throws away what context takeover is for (on the JSON
+	// corpus in testdata: 0.72 of the original size at level 1, 0.30 at
+	// level 2); without takeover, every level gives about the same ratio
+	// and level 1 costs the least.
 	Level int
 
 	// Threshold is the message size below which messages go out
@@ -111,6 +115,9 @@ func newDeflateState(c *Conn, o *CompressionOptions, p deflateParams) *deflateSt
 	}
 	if d.level == 0 {
 		d.level = flate.BestSpeed
+		if d.serverTakeover {
+			d.level = 2
+		}
 	}
 	switch {
 	case d.threshold == 0:

@@ -47,12 +47,14 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(shutdown)
-		ws.Shutdown(shutdown)
+		ws.Shutdown(shutdown) // every peer gets 1001 before the process exits
 	}()
 
 	ln, err := net.Listen("tcp", *addr)
@@ -65,6 +67,7 @@ func main() {
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
+	<-stopped
 }
 
 // echo returns every message to its sender until the connection ends, and

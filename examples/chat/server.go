@@ -1,0 +1,81 @@
+package main
+
+import (
+	"embed"
+	"io/fs"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/wirekit/websocket"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// Settings of the WebSocket side, chosen for a chat.
+const (
+	// readLimit fits the longest valid message, maxTextRunes characters
+	// that JSON may write as \uXXXX\uXXXX pairs (12 bytes each), with room
+	// for the envelope. Anything larger is no chat message, and the
+	// library closes the connection with 1009 before buffering it.
+	readLimit = maxTextRunes*12 + 1024
+
+	// A browser tab that was closed without a Close frame (a laptop lid
+	// shut, a network gone) is noticed within 2*pingInterval+pingTimeout,
+	// and its name freed.
+	pingInterval = 30 * time.Second
+	pingTimeout  = 15 * time.Second
+
+	// queueSize is how many events may wait for one page; a page this far
+	// behind is closed with 1013 and reconnects, catching up from the
+	// history.
+	queueSize = 128
+)
+
+// newServer returns the chat's HTTP handler and the WebSocket server
+// within it, which the caller shuts down along with its http.Server.
+func newServer(logger *log.Logger) (http.Handler, *websocket.Server) {
+	return routes(&chat{
+		room:         NewRoom(queueSize),
+		writeTimeout: 10 * time.Second,
+		burst:        10,
+		rate:         2,
+		log:          logger,
+	})
+}
+
+// routes serves the page at / and the room at /ws.
+func routes(c *chat) (http.Handler, *websocket.Server) {
+	ws := websocket.Handler(c.serve)
+	ws.Options = websocket.Options{
+		// No OriginPatterns: only pages served by this server may
+		// connect, which is what a browser-facing endpoint wants.
+		ReadLimit:    readLimit,
+		PingInterval: pingInterval,
+		PingTimeout:  pingTimeout,
+	}
+	ws.MaxConns = 1000
+
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err) // the directory is embedded at build time
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /", securityHeaders(http.FileServerFS(static)))
+	mux.Handle("GET /ws", ws)
+	return mux, ws
+}
+
+// securityHeaders adds headers that keep the page to its own scripts and
+// styles: should text ever reach the DOM as markup by mistake, an injected
+// script still would not run.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hdr := w.Header()
+		hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+		hdr.Set("X-Content-Type-Options", "nosniff")
+		hdr.Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/wirekit/websocket"
+)
+
+// chat serves the room's WebSocket endpoint.
+type chat struct {
+	room *Room
+	// writeTimeout bounds a write to one page (a history, a refusal), so
+	// a page that stopped reading cannot hold its handler forever.
+	writeTimeout time.Duration
+	// burst and rate shape each connection's messages: burst at once,
+	// then one every 1/rate seconds.
+	burst int
+	rate  float64
+	log   *log.Logger
+}
+
+// serve runs one connection: it waits for a valid join, then passes the
+// member's messages to the room until the connection ends. Reads happen
+// here only; the room's Broadcaster writes events from its own goroutines.
+func (s *chat) serve(c *websocket.Conn, r *http.Request) {
+	var (
+		m   *member
+		buf []byte
+		lim = newLimiter(s.burst, s.rate)
+	)
+	defer func() {
+		if m != nil {
+			s.room.Leave(m)
+		}
+	}()
+	for {
+		typ, msg, err := c.ReadMessage(context.Background(), buf[:0])
+		if err != nil {
+			if code := websocket.CloseStatus(err); code != websocket.StatusNormalClosure && code != websocket.StatusGoingAway {
+				s.log.Printf("chat: %s: %v", r.RemoteAddr, err)
+			}
+			return
+		}
+		buf = msg
+		if typ != websocket.MessageText {
+			c.Close(websocket.StatusUnsupportedData, "this chat speaks JSON in text messages")
+			return
+		}
+		if !lim.allow(time.Now()) {
+			if !s.refuse(c, refuse(codeRateLimited, "You are sending messages too fast. Please wait a moment.")) {
+				return
+			}
+			continue
+		}
+		var ok bool
+		m, ok = s.handle(c, m, msg)
+		if !ok {
+			return
+		}
+	}
+}
+
+// handle acts on one message from a page that is a member as m, or not
+// yet when m is nil, and returns the member it is afterwards. It reports
+// false when the connection failed.
+func (s *chat) handle(c *websocket.Conn, m *member, msg []byte) (*member, bool) {
+	var in inbound
+	if err := json.Unmarshal(msg, &in); err != nil {
+		return m, s.refuse(c, refuse(codeBadRequest, "Messages must be JSON objects."))
+	}
+	switch in.Type {
+	case typeJoin:
+		if m != nil {
+			return m, s.refuse(c, refuse(codeBadRequest, "You have joined already, as %q.", m.name))
+		}
+		name, bad := checkName(in.Name)
+		if bad != nil {
+			return nil, s.refuse(c, bad)
+		}
+		joined, h, bad := s.room.Join(c, name)
+		if bad != nil {
+			return nil, s.refuse(c, bad)
+		}
+		if err := s.send(c, h); err != nil {
+			return joined, false
+		}
+		s.room.Announce(joined)
+		return joined, true
+	case typeMessage:
+		if m == nil {
+			return nil, s.refuse(c, refuse(codeNotJoined, "Join the room before sending messages."))
+		}
+		text, bad := checkText(in.Text)
+		if bad != nil {
+			return m, s.refuse(c, bad)
+		}
+		s.room.Say(m, text)
+		return m, true
+	default:
+		return m, s.refuse(c, refuse(codeBadRequest, "Unknown message type %q.", in.Type))
+	}
+}
+
+// refuse sends r to the page and reports whether the connection is still
+// usable.
+func (s *chat) refuse(c *websocket.Conn, r *refusal) bool {
+	return s.send(c, r) == nil
+}
+
+// send writes v as JSON to one page.
+func (s *chat) send(c *websocket.Conn, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
+	defer cancel()
+	return c.WriteMessage(ctx, websocket.MessageText, data)
+}
+
+// limiter is a token bucket: it allows burst messages at once and refills
+// at rate per second. One belongs to each connection's read loop, so it
+// needs no lock.
+type limiter struct {
+	tokens, burst, rate float64
+	last                time.Time
+}
+
+func newLimiter(burst int, rate float64) *limiter {
+	return &limiter{tokens: float64(burst), burst: float64(burst), rate: rate}
+}
+
+// allow reports whether a message arriving at now may pass, and takes a
+// token for it if so.
+func (l *limiter) allow(now time.Time) bool {
+	if !l.last.IsZero() {
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		return false
+	}
+	l.tokens--
+	return true
+}

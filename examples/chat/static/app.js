@@ -1,0 +1,277 @@
+// The chat page. It keeps one WebSocket to the server, reconnecting with
+// capped exponential backoff when it drops, and renders the room.
+//
+// Everything people typed reaches the page through textContent, never as
+// markup, so a message like <img src=x onerror=alert(1)> shows as text.
+"use strict";
+
+const MAX_NAME = 32;
+const MAX_TEXT = 1000;
+// Reconnect delays grow from BACKOFF_BASE, doubling per failed attempt, up
+// to BACKOFF_CAP. Each is then picked at random from its upper half, so a
+// restarted server is not hit by every page in the same instant.
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 30000;
+// A page that rejoins by itself (after a reconnect or a reload) can find
+// its name still held by its own previous connection, which the server
+// has not seen close yet. It tries again a few times before asking.
+const REJOIN_TRIES = 3;
+const REJOIN_DELAY_MS = 1000;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  status: $("status"),
+  statusText: $("status-text"),
+  retry: $("retry"),
+  joinCard: $("join"),
+  joinForm: $("join-form"),
+  name: $("name"),
+  joinError: $("join-error"),
+  room: $("room"),
+  log: $("log"),
+  sendForm: $("send-form"),
+  text: $("text"),
+  sendError: $("send-error"),
+};
+
+const state = {
+  ws: null,
+  // The name to join as, once the person has chosen one; kept for the
+  // session so a reconnect joins again by itself.
+  name: sessionStorage.getItem("chat.name") || "",
+  joined: false,
+  epoch: null, // the server run whose events are shown
+  seen: new Set(), // seq numbers shown, within that epoch
+  early: [], // events that arrived before the history did
+  rejoinTries: 0, // automatic joins refused so far; -1 when the person joined
+  attempt: 0,
+  retryTimer: 0,
+  countdownTimer: 0,
+};
+
+function socketURL() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/ws`;
+}
+
+function setStatus(kind, text) {
+  ui.status.dataset.state = kind;
+  ui.statusText.textContent = text;
+  ui.retry.hidden = kind !== "offline";
+}
+
+function connect() {
+  clearTimeout(state.retryTimer);
+  clearInterval(state.countdownTimer);
+  setStatus("connecting", "Connecting…");
+  const ws = new WebSocket(socketURL());
+  state.ws = ws;
+  ws.onopen = () => {
+    state.attempt = 0;
+    setStatus("online", "Online");
+    if (state.name) {
+      state.rejoinTries = 0;
+      send({ type: "join", name: state.name });
+    }
+  };
+  ws.onmessage = (ev) => {
+    let msg;
+    try {
+      msg = JSON.parse(ev.data);
+    } catch {
+      return; // not ours to show
+    }
+    receive(msg);
+  };
+  ws.onclose = (ev) => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    state.joined = false;
+    scheduleReconnect(ev);
+  };
+}
+
+function scheduleReconnect(closeEvent) {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
+  const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+  state.attempt++;
+  const why = closeEvent.code === 1001 ? "Server went away" : "Offline";
+  const due = Date.now() + delay;
+  const tick = () => {
+    const secs = Math.max(0, Math.ceil((due - Date.now()) / 1000));
+    setStatus("offline", `${why} — retrying in ${secs} s`);
+  };
+  tick();
+  state.countdownTimer = setInterval(tick, 250);
+  state.retryTimer = setTimeout(connect, delay);
+}
+
+function send(msg) {
+  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return false;
+  state.ws.send(JSON.stringify(msg));
+  return true;
+}
+
+function receive(msg) {
+  switch (msg.type) {
+    case "history":
+      showHistory(msg);
+      break;
+    case "join":
+    case "leave":
+    case "message":
+      if (state.joined) render(msg);
+      else state.early.push(msg);
+      break;
+    case "error":
+      showError(msg);
+      break;
+  }
+}
+
+function showHistory(msg) {
+  if (state.epoch !== msg.epoch) {
+    // A new run of the server: what is on screen belongs to the old one.
+    const restarted = state.epoch !== null;
+    ui.log.replaceChildren();
+    state.seen.clear();
+    state.epoch = msg.epoch;
+    if (restarted) notice("The server restarted. Showing its recent messages.");
+  }
+  state.name = msg.you;
+  sessionStorage.setItem("chat.name", msg.you);
+  state.joined = true;
+  for (const ev of msg.events || []) render(ev);
+  for (const ev of state.early) render(ev);
+  state.early = [];
+  ui.joinError.textContent = "";
+  ui.joinCard.hidden = true;
+  ui.room.hidden = false;
+  ui.text.focus();
+}
+
+function showError(msg) {
+  if (msg.code === "name_taken" && state.rejoinTries >= 0 && state.rejoinTries < REJOIN_TRIES) {
+    state.rejoinTries++;
+    const ws = state.ws;
+    setTimeout(() => {
+      if (state.ws === ws && !state.joined) send({ type: "join", name: state.name });
+    }, REJOIN_DELAY_MS);
+    return;
+  }
+  if (msg.code === "name_taken" || msg.code === "invalid_name") {
+    // Also reached when a reconnect finds the name taken: back to the
+    // form, so the person can choose.
+    state.name = "";
+    sessionStorage.removeItem("chat.name");
+    ui.room.hidden = true;
+    ui.joinCard.hidden = false;
+    ui.joinError.textContent = msg.error;
+    ui.name.focus();
+  } else {
+    ui.sendError.textContent = msg.error;
+  }
+}
+
+// render shows one event, in seq order: events can arrive out of order
+// around a join, and again after a reconnect to the same server.
+function render(ev) {
+  if (state.seen.has(ev.seq)) return;
+  state.seen.add(ev.seq);
+
+  const li = document.createElement("li");
+  li.dataset.seq = String(ev.seq);
+  li.dataset.type = ev.type;
+  const when = document.createElement("time");
+  when.dateTime = ev.time;
+  when.textContent = new Date(ev.time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+  if (ev.type === "message") {
+    if (ev.name === state.name) li.classList.add("mine");
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = ev.name;
+    meta.append(who, when);
+    const text = document.createElement("p");
+    text.className = "text";
+    text.textContent = ev.text;
+    li.append(meta, text);
+  } else {
+    li.className = "notice";
+    const what = document.createElement("span");
+    what.textContent = `${ev.name} ${ev.type === "join" ? "joined" : "left"} `;
+    li.append(what, when);
+  }
+  insertInOrder(li, ev.seq);
+}
+
+function notice(text) {
+  const li = document.createElement("li");
+  li.className = "notice";
+  li.dataset.seq = "0";
+  li.textContent = text;
+  insertInOrder(li, 0);
+}
+
+function insertInOrder(li, seq) {
+  const log = ui.log;
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  let after = log.lastElementChild;
+  while (after && Number(after.dataset.seq) > seq) after = after.previousElementSibling;
+  if (after) after.after(li);
+  else log.prepend(li);
+  if (atBottom) log.scrollTop = log.scrollHeight;
+}
+
+// countChars counts what the server counts: Unicode code points, not the
+// UTF-16 units of String.length.
+const countChars = (s) => [...s].length;
+
+ui.joinForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const name = ui.name.value.trim();
+  if (!name) {
+    ui.joinError.textContent = "Please choose a name.";
+    return;
+  }
+  if (countChars(name) > MAX_NAME) {
+    ui.joinError.textContent = `Names are at most ${MAX_NAME} characters.`;
+    return;
+  }
+  state.name = name;
+  state.rejoinTries = -1; // a person chose this name: tell them at once if it is taken
+  if (!send({ type: "join", name })) {
+    ui.joinError.textContent = "Not connected yet; you will join as soon as the server answers.";
+  }
+});
+
+ui.sendForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = ui.text.value;
+  if (!text.trim()) return;
+  if (countChars(text) > MAX_TEXT) {
+    ui.sendError.textContent = `Messages are at most ${MAX_TEXT} characters.`;
+    return;
+  }
+  if (!state.joined || !send({ type: "message", text })) {
+    ui.sendError.textContent = "Not connected: your message was not sent.";
+    return;
+  }
+  ui.sendError.textContent = "";
+  ui.text.value = "";
+});
+
+ui.retry.addEventListener("click", () => {
+  state.attempt = 0;
+  connect();
+});
+
+// When the network comes back, waiting out the backoff helps no one.
+window.addEventListener("online", () => {
+  if (!state.ws) connect();
+});
+
+ui.name.value = state.name;
+connect();

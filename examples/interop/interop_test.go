@@ -1,0 +1,352 @@
+//go:build unix
+
+// Package interop_test runs WebSocket clients that no one here wrote
+// against the example servers: Node's ws package, Python's websockets
+// (Debian's python3-websockets) and headless Chromium driven by
+// playwright-core. It builds the servers, starts each on a free loopback
+// port and reports each client as a subtest.
+//
+// A missing tool skips its subtest with a message saying how to install
+// it, except under CI=true, where it fails: CI must run everything.
+package interop_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Time limits. Every process this test starts is bounded by one of them.
+const (
+	buildTimeout = 3 * time.Minute
+	startTimeout = 10 * time.Second // for a server to accept connections
+	stopTimeout  = 15 * time.Second // for a server to shut down on SIGINT
+	echoTimeout  = 60 * time.Second
+	pageTimeout  = 90 * time.Second
+)
+
+const pythonPath = "/usr/bin/python3" // Debian's, where python3-websockets installs
+
+func TestInterop(t *testing.T) {
+	bins := buildExamples(t, "echo", "chat", "upload")
+
+	t.Run("node-ws/echo", func(t *testing.T) {
+		needNode(t, "ws")
+		echo := startServer(t, bins["echo"], "-q")
+		runClient(t, echoTimeout, []string{"ECHO_URL=ws://" + echo.addr}, nil,
+			"node", "--test", "--test-reporter=spec", "echo.test.mjs")
+	})
+
+	t.Run("python-websockets/echo", func(t *testing.T) {
+		needPythonWebsockets(t)
+		echo := startServer(t, bins["echo"], "-q")
+		runClient(t, echoTimeout, nil, nil, pythonPath, "echo_client.py", "ws://"+echo.addr)
+	})
+
+	t.Run("chromium/chat", func(t *testing.T) {
+		chromium := needBrowser(t)
+		chat := startServer(t, bins["chat"])
+		// The script has the server stopped and started again, to see the
+		// pages reconnect.
+		ctl := func(cmd string) error {
+			switch cmd {
+			case "stop":
+				return chat.stop()
+			case "start":
+				return chat.start()
+			}
+			return fmt.Errorf("unknown command %q", cmd)
+		}
+		runClient(t, pageTimeout, []string{"CHAT_URL=http://" + chat.addr, "CHROMIUM=" + chromium, "CONTROL=stdio"}, ctl,
+			"node", "chat.browser.mjs")
+	})
+
+	t.Run("chromium/upload", func(t *testing.T) {
+		chromium := needBrowser(t)
+		dir := t.TempDir()
+		upload := startServer(t, bins["upload"], "-dir", dir, "-max", "16MiB")
+		runClient(t, pageTimeout, []string{"UPLOAD_URL=http://" + upload.addr, "UPLOAD_DIR=" + dir, "CHROMIUM=" + chromium}, nil,
+			"node", "upload.browser.mjs")
+		// The page checked the stored file's hash; the directory must also
+		// hold nothing else, no temporary file in particular.
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 {
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Errorf("upload directory holds %q, want the one uploaded file", names)
+		}
+	})
+}
+
+// missing skips the test, or fails it under CI, saying what is missing
+// and how to install it.
+func missing(t *testing.T, what, install string) {
+	t.Helper()
+	msg := fmt.Sprintf("%s; install it with: %s", what, install)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// needNode checks for node and the named npm packages.
+func needNode(t *testing.T, packages ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		missing(t, "node is not on PATH", "apt-get install -y nodejs npm")
+	}
+	for _, p := range packages {
+		if _, err := os.Stat(filepath.Join("node_modules", p, "package.json")); err != nil {
+			missing(t, "the npm package "+p+" is not installed", "cd examples/interop && npm ci")
+		}
+	}
+}
+
+// needBrowser checks for node, playwright-core and Chromium, and returns
+// Chromium's path ($CHROMIUM, or Debian's).
+func needBrowser(t *testing.T) string {
+	t.Helper()
+	needNode(t, "playwright-core")
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		missing(t, chromium+" does not exist", "apt-get install -y chromium")
+	}
+	return chromium
+}
+
+func needPythonWebsockets(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := os.Stat(pythonPath); err != nil {
+		missing(t, pythonPath+" does not exist", "apt-get install -y python3 python3-websockets")
+	}
+	if out, err := exec.CommandContext(ctx, pythonPath, "-c", "import websockets").CombinedOutput(); err != nil {
+		missing(t, fmt.Sprintf("%s cannot import websockets (%s)", pythonPath, bytes.TrimSpace(out)), "apt-get install -y python3-websockets")
+	}
+}
+
+// buildExamples builds the named examples into a temporary directory and
+// returns their paths by name.
+func buildExamples(t *testing.T, names ...string) map[string]string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not on PATH: %v", err)
+	}
+	dir := t.TempDir()
+	args := []string{"build", "-o", dir + string(filepath.Separator)}
+	bins := make(map[string]string)
+	for _, name := range names {
+		args = append(args, "../"+name)
+		bins[name] = filepath.Join(dir, name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, goTool, args...).CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return bins
+}
+
+// A server is an example server running as a child process. It can be
+// stopped and started again on the same address.
+type server struct {
+	t    *testing.T
+	bin  string
+	args []string
+	addr string
+	out  *syncBuffer
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan error // receives the process's exit
+}
+
+// startServer starts bin with args and -addr on a free loopback port, and
+// stops it when the test ends. Its output is logged if the test fails.
+func startServer(t *testing.T, bin string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, bin: bin, args: args, addr: freeAddr(t), out: &syncBuffer{}}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("%s: %v", filepath.Base(bin), err)
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(bin), s.out.String())
+		}
+	})
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// freeAddr returns a loopback address whose port was free a moment ago.
+// Between this and the server's listen another process could take it; on
+// a test machine that is rare enough, and fails loudly.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// start runs the server and waits until it accepts connections.
+func (s *server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return errors.New("server already running")
+	}
+	cmd := exec.Command(s.bin, append(s.args, "-addr", s.addr)...)
+	cmd.Stdout, cmd.Stderr = s.out, s.out
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	s.cmd, s.done = cmd, done
+
+	deadline := time.Now().Add(startTimeout)
+	for {
+		c, err := net.DialTimeout("tcp", s.addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case err := <-done:
+			s.cmd = nil
+			return fmt.Errorf("%s exited at start: %v\n%s", filepath.Base(s.bin), err, s.out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not listen on %s within %v", filepath.Base(s.bin), s.addr, startTimeout)
+		}
+	}
+}
+
+// stop interrupts the server, as Ctrl-C would, and waits for it to exit.
+// A server that shut down gracefully exits with status 0; one that does
+// not within stopTimeout is killed and reported.
+func (s *server) stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	cmd, done := s.cmd, s.done
+	s.cmd = nil
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("shutdown: %v", err)
+		}
+		return nil
+	case <-time.After(stopTimeout):
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("did not shut down within %v of SIGINT; killed", stopTimeout)
+	}
+}
+
+// runClient runs a client program in this directory with extra
+// environment, bounded by timeout, and fails the test if it fails. Its
+// output is logged. When ctl is set, output lines "@control CMD" are
+// passed to it and its answer ("ok" or the error) written to the
+// program's standard input.
+func runClient(t *testing.T, timeout time.Duration, env []string, ctl func(cmd string) error, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	// Chromium runs as a child of node: kill the whole group on timeout
+	// so no browser outlives the test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+
+	var out syncBuffer
+	cmd.Stderr = &out
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	scan := bufio.NewScanner(stdout)
+	for scan.Scan() {
+		line := scan.Text()
+		out.Write([]byte(line + "\n"))
+		command, ok := strings.CutPrefix(line, "@control ")
+		if !ok {
+			continue
+		}
+		answer := "ok"
+		if ctl == nil {
+			answer = "this client takes no control commands"
+		} else if err := ctl(command); err != nil {
+			answer = strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		io.WriteString(stdin, answer+"\n")
+	}
+	stdin.Close()
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("timed out after %v", timeout)
+	}
+	t.Logf("%s %s:\n%s", name, strings.Join(args, " "), out.String())
+	if err != nil {
+		t.Errorf("%s %s: %v", name, strings.Join(args, " "), err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a child process's output copier and
+// the test may use at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

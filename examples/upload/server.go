@@ -1,0 +1,79 @@
+package main
+
+import (
+	"embed"
+	"encoding/json"
+	"io/fs"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/wirekit/websocket"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// defaultChunkSize is the largest binary message the server takes: big
+// enough that per-message costs vanish, small enough that progress moves
+// and a reader's buffer stays modest.
+const defaultChunkSize = 256 << 10
+
+// routes serves the page at /, its settings at /config.json and uploads at
+// /ws, and returns the WebSocket server to shut down with the HTTP one.
+func routes(u *uploader) (http.Handler, *websocket.Server) {
+	ws := websocket.Handler(u.serve)
+	ws.Options = websocket.Options{
+		// A chunk larger than announced is refused by the library
+		// (1009) before any of it is buffered.
+		ReadLimit:    int64(u.chunkSize),
+		PingInterval: 20 * time.Second,
+		PingTimeout:  10 * time.Second,
+	}
+	// Each upload holds a temporary file and a descriptor.
+	ws.MaxConns = 64
+
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err) // the directory is embedded at build time
+	}
+	config, err := json.Marshal(map[string]int64{"maxSize": u.maxSize, "chunkSize": int64(u.chunkSize)})
+	if err != nil {
+		panic(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /", securityHeaders(http.FileServerFS(static)))
+	// The page asks for the limits first, so it can refuse a file that is
+	// too large before spending time hashing it.
+	mux.HandleFunc("GET /config.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(config)
+	})
+	mux.Handle("GET /ws", ws)
+	return mux, ws
+}
+
+// newUploader returns an uploader with the example's settings.
+func newUploader(dir string, maxSize int64, logger *log.Logger) *uploader {
+	return &uploader{
+		store:        &store{dir: dir},
+		maxSize:      maxSize,
+		chunkSize:    defaultChunkSize,
+		idle:         30 * time.Second,
+		writeTimeout: 10 * time.Second,
+		log:          logger,
+	}
+}
+
+// securityHeaders keeps the page to its own scripts and styles.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hdr := w.Header()
+		hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+		hdr.Set("X-Content-Type-Options", "nosniff")
+		hdr.Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/wirekit/websocket"
+)
+
+// uploader serves the upload endpoint.
+type uploader struct {
+	store     *store
+	maxSize   int64
+	chunkSize int
+	// idle bounds the wait for the next chunk of an upload in progress,
+	// so a page that stalls mid-upload does not hold a temporary file and
+	// a connection forever. Between uploads, keepalive watches the page.
+	idle time.Duration
+	// writeTimeout bounds each reply.
+	writeTimeout time.Duration
+	log          *log.Logger
+}
+
+// serve runs uploads on one connection, one after another, until the page
+// closes it or an upload fails.
+func (u *uploader) serve(c *websocket.Conn, r *http.Request) {
+	for {
+		err := u.next(c)
+		if err == nil {
+			continue
+		}
+		var end *endError
+		switch code := websocket.CloseStatus(err); {
+		case errors.As(err, &end):
+			// The page has been told why; the Close repeats it for
+			// clients that only look at close codes.
+			status := websocket.StatusPolicyViolation
+			if end.f.Code == codeServer {
+				status = websocket.StatusInternalError
+			}
+			c.Close(status, end.f.Message)
+		case code == websocket.StatusNormalClosure, code == websocket.StatusGoingAway:
+		default:
+			u.log.Printf("upload: %s: %v", r.RemoteAddr, err)
+		}
+		return
+	}
+}
+
+// An endError reports a failure that was sent to the page and after which
+// the connection must close: mid-upload, chunks may still be on their way
+// and would be taken for the next upload's.
+type endError struct{ f *failure }
+
+func (e *endError) Error() string { return e.f.Error() }
+
+// next waits for a "start", refuses it or runs the upload it declares.
+// It returns nil when the connection may carry another upload.
+func (u *uploader) next(c *websocket.Conn) error {
+	ctx := context.Background()
+	typ, msg, err := c.ReadMessage(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if typ != websocket.MessageText {
+		return u.end(c, fail(codeBadRequest, "Send a start message before the file's bytes."))
+	}
+	var start startMsg
+	if err := json.Unmarshal(msg, &start); err != nil || start.Type != typeStart {
+		return u.reply(c, fail(codeBadRequest, `Expected {"type":"start","name":…,"size":…,"sha256":…}.`))
+	}
+	want, bad := u.check(start)
+	if bad != nil {
+		return u.reply(c, bad)
+	}
+
+	p, err := u.store.begin()
+	if err != nil {
+		u.log.Printf("upload: %v", err)
+		return u.end(c, fail(codeServer, "The server could not store the file."))
+	}
+	defer p.abort()
+	if err := u.reply(c, readyMsg{Type: typeReady, ChunkSize: u.chunkSize, MaxSize: u.maxSize}); err != nil {
+		return err
+	}
+	if err := u.receive(c, p, start.Size); err != nil {
+		return err
+	}
+	name, err := p.commit(start.Name, want)
+	if err != nil {
+		var f *failure
+		if !errors.As(err, &f) {
+			u.log.Printf("upload: %v", err)
+			f = fail(codeServer, "The server could not store the file.")
+		}
+		return u.end(c, f)
+	}
+	u.log.Printf("upload: stored %q (%d bytes)", name, start.Size)
+	return u.reply(c, doneMsg{Type: typeDone, Name: name, Size: start.Size, SHA256: hex.EncodeToString(want)})
+}
+
+// check validates a start message and returns the declared hash.
+func (u *uploader) check(s startMsg) ([]byte, *failure) {
+	if f := checkName(s.Name); f != nil {
+		return nil, f
+	}
+	if s.Size < 0 {
+		return nil, fail(codeBadSize, "The size cannot be negative.")
+	}
+	if s.Size > u.maxSize {
+		return nil, fail(codeTooLarge, "The file is %d bytes; this server takes at most %d (%v).", s.Size, u.maxSize, byteSize(u.maxSize))
+	}
+	return parseHash(s.SHA256)
+}
+
+// receive streams binary messages into p until size bytes have arrived,
+// acknowledging each. No message is held in memory whole: each is copied
+// through io.Copy's buffer into the file and the hash.
+func (u *uploader) receive(c *websocket.Conn, p *pending, size int64) error {
+	defer c.SetReadDeadline(time.Time{})
+	for p.written < size {
+		c.SetReadDeadline(time.Now().Add(u.idle))
+		typ, r, err := c.Reader(context.Background())
+		if err != nil {
+			return err
+		}
+		if typ != websocket.MessageBinary {
+			return u.end(c, fail(codeBadRequest, "Expected the file's bytes in binary messages."))
+		}
+		// Read one byte past what was declared, to tell a file that is
+		// larger than announced from one that is exactly its size.
+		if _, err := io.Copy(p, io.LimitReader(r, size-p.written+1)); err != nil {
+			if p.err == nil {
+				return err // the connection failed, not the disk
+			}
+			u.log.Printf("upload: %v", p.err)
+			return u.end(c, fail(codeServer, "The server could not store the file."))
+		}
+		if p.written > size {
+			return u.end(c, fail(codeBadSize, "More bytes arrived than the %d declared.", size))
+		}
+		if err := u.reply(c, progressMsg{Type: typeProgress, Received: p.written}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reply sends v as JSON.
+func (u *uploader) reply(c *websocket.Conn, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), u.writeTimeout)
+	defer cancel()
+	return c.WriteMessage(ctx, websocket.MessageText, data)
+}
+
+// end sends f and returns an error that makes serve close the connection.
+func (u *uploader) end(c *websocket.Conn, f *failure) error {
+	if err := u.reply(c, f); err != nil {
+		return err
+	}
+	return &endError{f}
+}

@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/examples/internal/wstest"
+)
+
+const (
+	testChunk = 64 << 10
+	testMax   = 1 << 20
+)
+
+// testServer serves uploads into a fresh directory, with small limits so
+// the tests are quick.
+func testServer(t *testing.T) (url, dir string, ws *websocket.Server) {
+	t.Helper()
+	dir = t.TempDir()
+	u := newUploader(dir, testMax, log.New(io.Discard, "", 0))
+	u.chunkSize = testChunk
+	u.idle = 2 * time.Second
+	handler, ws := routes(u)
+	srv := httptest.NewServer(handler)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ws.Shutdown(ctx)
+		srv.Close()
+	})
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", dir, ws
+}
+
+type client struct {
+	t *testing.T
+	c *wstest.Conn
+}
+
+func dial(t *testing.T, url string) *client {
+	t.Helper()
+	c, err := wstest.Dial(context.Background(), url, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return &client{t: t, c: c}
+}
+
+// reply is any server message, decoded loosely.
+type reply struct {
+	Type      string `json:"type"`
+	ChunkSize int    `json:"chunkSize"`
+	MaxSize   int64  `json:"maxSize"`
+	Received  int64  `json:"received"`
+	Name      string `json:"name"`
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256"`
+	Code      string `json:"code"`
+	Error     string `json:"error"`
+}
+
+func (c *client) read() reply {
+	c.t.Helper()
+	s, err := c.c.ReadText()
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	var r reply
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		c.t.Fatalf("reply %q: %v", s, err)
+	}
+	return r
+}
+
+func (c *client) expect(typ string) reply {
+	c.t.Helper()
+	r := c.read()
+	if r.Type != typ {
+		c.t.Fatalf("got %+v, want a %q", r, typ)
+	}
+	return r
+}
+
+func (c *client) start(name string, size int64, sum string) {
+	c.t.Helper()
+	data, _ := json.Marshal(startMsg{Type: typeStart, Name: name, Size: size, SHA256: sum})
+	if err := c.c.WriteText(string(data)); err != nil {
+		c.t.Fatalf("start: %v", err)
+	}
+}
+
+// sendAll sends data in chunks of the size the server announced and checks
+// each acknowledgment.
+func (c *client) sendAll(data []byte, chunk int) {
+	c.t.Helper()
+	for off := 0; off < len(data); off += chunk {
+		end := min(off+chunk, len(data))
+		if err := c.c.WriteBinary(data[off:end]); err != nil {
+			c.t.Fatalf("chunk: %v", err)
+		}
+		if p := c.expect(typeProgress); p.Received != int64(end) {
+			c.t.Fatalf("progress %d, want %d", p.Received, end)
+		}
+	}
+}
+
+// upload runs a whole upload and returns the server's "done".
+func (c *client) upload(name string, data []byte) reply {
+	c.t.Helper()
+	c.start(name, int64(len(data)), hashOf(data))
+	ready := c.expect(typeReady)
+	c.sendAll(data, ready.ChunkSize)
+	return c.expect(typeDone)
+}
+
+func hashOf(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// files lists dir, temporary files included.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// eventuallyFiles waits for the handler, which runs on after the client
+// sees the connection end, to leave dir holding exactly want.
+func eventuallyFiles(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := files(t, dir)
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("directory holds %q, want %q", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestUpload(t *testing.T) {
+	url, dir, _ := testServer(t)
+	c := dial(t, url)
+	data := randomBytes(t, 3*testChunk+123) // a short last chunk
+	c.start("report.bin", int64(len(data)), hashOf(data))
+	ready := c.expect(typeReady)
+	if ready.ChunkSize != testChunk || ready.MaxSize != testMax {
+		t.Fatalf("ready = %+v", ready)
+	}
+	c.sendAll(data, ready.ChunkSize)
+	done := c.expect(typeDone)
+	if done.Name != "report.bin" || done.Size != int64(len(data)) || done.SHA256 != hashOf(data) {
+		t.Fatalf("done = %+v", done)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "report.bin"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("stored file differs (%d bytes, %v)", len(got), err)
+	}
+	eventuallyFiles(t, dir, "report.bin")
+
+	// The same connection takes another upload; an empty file is one.
+	if done := c.upload("empty.txt", nil); done.Size != 0 {
+		t.Fatalf("empty upload: %+v", done)
+	}
+	eventuallyFiles(t, dir, "empty.txt", "report.bin")
+}
+
+func TestUploadNeverOverwrites(t *testing.T) {
+	url, dir, _ := testServer(t)
+	old := []byte("already here")
+	os.WriteFile(filepath.Join(dir, "notes.txt"), old, 0o600)
+
+	c := dial(t, url)
+	for i, want := range []string{"notes (1).txt", "notes (2).txt"} {
+		data := []byte(strings.Repeat("new ", i+1))
+		if done := c.upload("notes.txt", data); done.Name != want {
+			t.Fatalf("stored as %q, want %q", done.Name, want)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, want)); !bytes.Equal(got, data) {
+			t.Fatalf("%s holds %q", want, got)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "notes.txt")); !bytes.Equal(got, old) {
+		t.Fatalf("the original was changed to %q", got)
+	}
+}
+
+func TestUploadRefusesBadStarts(t *testing.T) {
+	url, dir, _ := testServer(t)
+	c := dial(t, url)
+	good := hashOf([]byte("x"))
+	for _, tc := range []struct {
+		name string
+		size int64
+		sum  string
+		code string
+	}{
+		{"../escape.txt", 1, good, codeBadName},
+		{"/etc/passwd", 1, good, codeBadName},
+		{"..", 1, good, codeBadName},
+		{".hidden", 1, good, codeBadName},
+		{"", 1, good, codeBadName},
+		{"big.bin", testMax + 1, good, codeTooLarge},
+		{"neg.bin", -1, good, codeBadSize},
+		{"hash.bin", 1, "abc", codeBadHash},
+		{"hash.bin", 1, strings.Repeat("zz", 32), codeBadHash},
+	} {
+		c.start(tc.name, tc.size, tc.sum)
+		if r := c.expect(typeError); r.Code != tc.code || r.Error == "" {
+			t.Errorf("start(%q, %d, %.8q): got %+v, want code %q", tc.name, tc.size, tc.sum, r, tc.code)
+		}
+	}
+	c.c.WriteText(`{"type":"upload"}`)
+	if r := c.expect(typeError); r.Code != codeBadRequest {
+		t.Errorf("unknown type: got %+v", r)
+	}
+	// Refusals before any bytes keep the connection usable.
+	c.upload("fine.txt", []byte("x"))
+	eventuallyFiles(t, dir, "fine.txt")
+}
+
+func TestUploadFailuresLeaveNothing(t *testing.T) {
+	data := randomBytes(t, 2*testChunk)
+	for _, tc := range []struct {
+		name string
+		// declared is the size the start announces, short of data's by
+		// this much.
+		short int64
+		// run misbehaves after "ready" and returns the close code expected,
+		// or 0 when the client itself drops the connection.
+		run func(c *client) int
+	}{
+		{"hash mismatch", 0, func(c *client) int {
+			damaged := slices.Clone(data)
+			damaged[len(damaged)-1] ^= 1
+			c.sendAll(damaged, testChunk)
+			if r := c.expect(typeError); r.Code != codeMismatch {
+				c.t.Fatalf("got %+v", r)
+			}
+			return int(websocket.StatusPolicyViolation)
+		}},
+		{"more than declared", 10, func(c *client) int {
+			c.sendAll(data[:testChunk], testChunk)
+			c.c.WriteBinary(data[testChunk:])
+			if r := c.expect(typeError); r.Code != codeBadSize {
+				c.t.Fatalf("got %+v", r)
+			}
+			return int(websocket.StatusPolicyViolation)
+		}},
+		{"text instead of bytes", 0, func(c *client) int {
+			c.c.WriteText(`{"type":"start"}`)
+			if r := c.expect(typeError); r.Code != codeBadRequest {
+				c.t.Fatalf("got %+v", r)
+			}
+			return int(websocket.StatusPolicyViolation)
+		}},
+		{"chunk over the read limit", 0, func(c *client) int {
+			c.c.WriteBinary(data[:testChunk+1])
+			return int(websocket.StatusMessageTooBig)
+		}},
+		{"client vanishes mid-upload", 0, func(c *client) int {
+			c.sendAll(data[:testChunk], testChunk)
+			c.c.CloseNow()
+			return 0
+		}},
+		{"client closes mid-upload", 0, func(c *client) int {
+			c.sendAll(data[:testChunk], testChunk)
+			if err := c.c.Close(1000, ""); wstest.CloseCode(err) != 1000 {
+				c.t.Fatalf("close: %v", err)
+			}
+			return 0
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, dir, _ := testServer(t)
+			c := dial(t, url)
+			c.start("file.bin", int64(len(data))-tc.short, hashOf(data))
+			c.expect(typeReady)
+			if want := tc.run(c); want != 0 {
+				if _, _, err := c.c.Read(); wstest.CloseCode(err) != want {
+					t.Fatalf("got %v, want close %d", err, want)
+				}
+			}
+			eventuallyFiles(t, dir) // no file, not even a temporary one
+		})
+	}
+}
+
+func TestUploadStalledClientTimesOut(t *testing.T) {
+	url, dir, _ := testServer(t) // idle is 2s
+	c := dial(t, url)
+	data := randomBytes(t, 2*testChunk)
+	c.start("slow.bin", int64(len(data)), hashOf(data))
+	c.expect(typeReady)
+	c.sendAll(data[:testChunk], testChunk)
+	// Send nothing more: the server gives up, and cleans up.
+	c.c.Timeout = 10 * time.Second
+	if _, _, err := c.c.Read(); err == nil {
+		t.Fatal("the server kept a stalled upload open")
+	}
+	eventuallyFiles(t, dir)
+}
+
+func TestUploadShutdownMidUpload(t *testing.T) {
+	url, dir, ws := testServer(t)
+	c := dial(t, url)
+	data := randomBytes(t, 2*testChunk)
+	c.start("file.bin", int64(len(data)), hashOf(data))
+	c.expect(typeReady)
+	c.sendAll(data[:testChunk], testChunk)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ws.Shutdown(ctx) }()
+	if _, _, err := c.c.Read(); wstest.CloseCode(err) != int(websocket.StatusGoingAway) {
+		t.Fatalf("got %v, want close 1001", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	// Shutdown waited for the handler, so the file is gone already.
+	if got := files(t, dir); len(got) != 0 {
+		t.Fatalf("directory holds %q after shutdown", got)
+	}
+}
