@@ -11,11 +11,13 @@ const url = process.env.ECHO_URL;
 if (!url) throw new Error("set ECHO_URL to the echo server's ws:// address");
 
 // Each variant runs every case with its own connection options and says
-// which extensions the handshake must settle on. permessage-deflate joins
-// this list once the server negotiates it:
-//   { name: "permessage-deflate", options: { perMessageDeflate: true }, extensions: "permessage-deflate" },
+// which extensions the handshake must settle on. examples/echo accepts
+// permessage-deflate with context takeover both ways; ws offers
+// "permessage-deflate; client_max_window_bits" and compresses messages of
+// 1 KiB and more by default, so the larger cases travel compressed.
 const variants = [
   { name: "no extensions", options: { perMessageDeflate: false }, extensions: "" },
+  { name: "permessage-deflate", options: { perMessageDeflate: { threshold: 0 } }, extensions: "permessage-deflate" },
 ];
 
 const TIMEOUT_MS = 20_000;
