@@ -44,8 +44,7 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	if c.closeSent {
 		err = c.writeErr()
 	} else {
-		_, err = c.rwc.Write(pm.frame)
-		err = c.wrote(err)
+		err = c.emit(pm.frame, nil, true)
 	}
 	c.wmu.Unlock()
 	if stop != nil {

@@ -20,7 +20,9 @@ func TestBroadcaster(t *testing.T) {
 		joined <- struct{}{}
 		c.ReadMessage(context.Background(), nil)
 	})
-	s.Options.CloseTimeout = 200 * time.Millisecond
+	// The slow client reads its backlog only at the end of the test, and
+	// the 1013 comes after it: give the closing handshake time for that.
+	s.Options.CloseTimeout = 30 * time.Second
 	addr := startServer(t, s)
 	var readers []*testClient
 	for range 3 {
@@ -69,6 +71,8 @@ func TestBroadcaster(t *testing.T) {
 			if code := int(f.payload[0])<<8 | int(f.payload[1]); code != 1013 {
 				t.Fatalf("slow client closed with %d", code)
 			}
+			slow.send(testFrame{fin: true, op: 8, payload: f.payload[:2]})
+			slow.expectEOF()
 			break
 		}
 	}

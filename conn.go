@@ -115,8 +115,16 @@ type Conn struct {
 	mw        messageWriter
 	ctrlOut   [2 + maxControlPayload]byte
 	hdr       [maxServerHeaderSize]byte
-	vec       [2][]byte
+	vec       [3][]byte
 	vecBufs   net.Buffers
+
+	// Coalescing (see output.go): frames held back while the reader has
+	// more input to go through, sent together when it runs out.
+	pend       *[]byte
+	pendN      int
+	pending    atomic.Bool // pendN > 0, for the reader, which does not hold wmu
+	inputReady atomic.Bool // the read buffer holds unread bytes
+	pendTimer  *time.Timer
 
 	// The end of the connection.
 	closeMu    sync.Mutex

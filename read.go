@@ -121,6 +121,20 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	return c.readPayload(p)
 }
 
+// frameHint returns how much of the current frame is left to read, capped
+// at the largest buffer, for a writer sizing its buffer to what is coming.
+// It is a hint: 0 when another goroutine holds the read role (Close
+// draining, say), since the frame state is that goroutine's.
+func (r *messageReader) frameHint() int {
+	c := r.c
+	if !c.reading.CompareAndSwap(false, true) {
+		return 0
+	}
+	n := int(min(c.frame.length, maxBufSize))
+	c.reading.Store(false)
+	return n
+}
+
 // acquireRead takes the read role for the calling goroutine.
 func (c *Conn) acquireRead() error {
 	if c.reading.CompareAndSwap(false, true) {
@@ -540,6 +554,7 @@ func (c *Conn) releaseReadBuf() {
 	putBuf(c.rbuf)
 	c.rbuf = nil
 	c.rpos, c.rend = 0, 0
+	c.inputReady.Store(false)
 }
 
 // skip discards the next n bytes of the stream.
@@ -561,6 +576,15 @@ func (c *Conn) skip(n int64) error {
 // is empty and the transport allows it, the wait for data holds no buffer:
 // one is borrowed only once the socket is readable (see rawRead).
 func (c *Conn) fill() error {
+	// About to read from the transport: what writes held back while input
+	// was waiting goes out first (see output.go).
+	c.flushPending()
+	err := c.fillBuffer()
+	c.inputReady.Store(c.rpos < c.rend)
+	return err
+}
+
+func (c *Conn) fillBuffer() error {
 	if c.raw != nil {
 		c.rawDst = nil
 		err := c.raw.Read(c.rawFn)
@@ -593,6 +617,7 @@ func (c *Conn) fill() error {
 // readDirect reads into p straight from the transport, bypassing the
 // empty read buffer.
 func (c *Conn) readDirect(p []byte) (int, error) {
+	c.flushPending()
 	if c.raw != nil {
 		c.rawDst = p
 		err := c.raw.Read(c.rawFn)

@@ -9,11 +9,6 @@ import (
 	"io"
 )
 
-// writevThreshold is the payload size from which a frame goes out as its
-// header and the caller's bytes in one writev, rather than copied behind its
-// header in a buffer: past it, the copy costs more than the extra iovec.
-const writevThreshold = 2 << 10
-
 // WriteMessage writes p as one message of type typ, in one frame. It is
 // safe to call from several goroutines at once; messages go out whole, one
 // after another. ctx bounds the wait for other writers and the write; if it
@@ -98,40 +93,15 @@ func (c *Conn) writeErr() error {
 	return ErrClosed
 }
 
-// writeFrame writes one data frame with payload p. Header and payload leave
-// in a single write: copied together into a borrowed buffer when p is small,
-// or as one writev when it is large and the transport can.
+// writeFrame writes one data frame with payload p.
 func (c *Conn) writeFrame(fin bool, op opcode, p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closeSent {
 		return c.writeErr()
 	}
-	if c.vecw && len(p) >= writevThreshold {
-		i := putServerHeader(c.hdr[:], fin, 0, op, len(p))
-		c.vec = [2][]byte{c.hdr[i:], p}
-		c.vecBufs = c.vec[:]
-		_, err := c.vecBufs.WriteTo(c.rwc)
-		c.vec[1] = nil // do not keep the caller's memory alive
-		return c.wrote(err)
-	}
-	bp := getBuf(maxServerHeaderSize + len(p))
-	defer putBuf(bp)
-	buf := *bp
-	k := copy(buf[maxServerHeaderSize:], p)
-	i := putServerHeader(buf[:maxServerHeaderSize], fin, 0, op, len(p))
-	if _, err := c.rwc.Write(buf[i : maxServerHeaderSize+k]); err != nil {
-		return c.wrote(err)
-	}
-	// A payload larger than the largest buffer follows in chunks; the
-	// frame lock keeps them together.
-	for p = p[k:]; len(p) > 0; p = p[k:] {
-		k = copy(buf, p)
-		if _, err := c.rwc.Write(buf[:k]); err != nil {
-			return c.wrote(err)
-		}
-	}
-	return nil
+	i := putServerHeader(c.hdr[:], fin, 0, op, len(p))
+	return c.emit(c.hdr[i:], p, true)
 }
 
 // wrote handles the result of a write to the transport: a failed write ends
@@ -157,11 +127,11 @@ func (c *Conn) writeControl(op opcode, p []byte) error {
 }
 
 // writeControlLocked writes the control frame whose n-byte payload is in
-// c.ctrlOut[2:]. The caller holds wmu.
+// c.ctrlOut[2:]. The caller holds wmu. A Close is never held back: it is
+// the last frame, and the peer waits for it.
 func (c *Conn) writeControlLocked(op opcode, n int) error {
 	putServerHeader(c.ctrlOut[:2], true, 0, op, n)
-	_, err := c.rwc.Write(c.ctrlOut[:2+n])
-	return c.wrote(err)
+	return c.emit(c.ctrlOut[:2+n], nil, op != opClose)
 }
 
 // messageWriter is the io.WriteCloser Writer returns. There is one per
@@ -288,7 +258,7 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 		if w.buf == nil {
 			size := w.c.wbufSize
 			if mr, ok := r.(*messageReader); ok {
-				size = max(size, int(min(mr.c.frame.length, maxBufSize))+maxServerHeaderSize)
+				size = max(size, mr.frameHint()+maxServerHeaderSize)
 			}
 			w.buf = getBuf(size)
 		}
@@ -327,8 +297,7 @@ func (w *messageWriter) flush(fin bool) error {
 	if c.closeSent {
 		err = c.writeErr()
 	} else {
-		_, err = c.rwc.Write(b[i:])
-		err = c.wrote(err)
+		err = c.emit(b[i:], nil, true)
 	}
 	c.wmu.Unlock()
 	w.op, w.rsv, w.n = opContinuation, 0, 0
