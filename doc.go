@@ -82,10 +82,22 @@
 // http.Server.ReadHeaderTimeout to bound the handshake request itself: it is
 // read by net/http before any handler runs.
 //
+// # Compression
+//
+// Options.Compression accepts permessage-deflate (RFC 7692), which browsers
+// offer on every connection. It is off by default: it costs CPU on every
+// message and, with context takeover, a compressor of several hundred KiB
+// on every connection, and compressing secrets next to text an attacker
+// chooses can leak them. Offers the server cannot honour (a server window
+// below 32 KiB, which compress/flate cannot produce) are declined, and the
+// connection goes ahead uncompressed. Compressed messages stream like any
+// other; what they inflate to is held to the read limit.
+//
 // # Memory
 //
 // Buffers are borrowed from shared pools only while a frame is being read or
-// a message written. On Unix sockets, an idle connection waits for data
+// a message written. Replies to requests that arrived together are sent
+// together, in one write, when the reader has gone through them. On Unix sockets, an idle connection waits for data
 // through syscall.RawConn with no read buffer at all, so thousands of idle
 // connections cost little more than their goroutines. Server runs each
 // handler on a new goroutine and lets net/http's per-request state go.

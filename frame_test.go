@@ -88,10 +88,20 @@ func FuzzReadFrames(f *testing.F) {
 	f.Add(encodeClientFrame(testFrame{fin: true, op: 8, payload: closePayload(1000, "bye")}, true))
 	f.Add(encodeClientFrame(testFrame{fin: true, op: 1, payload: []byte("\xce\xba\xf4\x90")}, true))
 	f.Add([]byte{0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4})
+	var d deflateClient
+	f.Add(append([]byte{0x80}, encodeClientFrame(testFrame{fin: true, rsv: 4, op: 1, payload: d.compress([]byte("hello hello hello"), true)}, true)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const limit = 1 << 16
 		tr := &memTransport{r: bytes.NewReader(data)}
 		c := newConn(tr, nil, "", &Options{ReadLimit: limit})
+		// A first byte with its top bit set turns on permessage-deflate,
+		// its next bits choosing the context takeover modes.
+		if len(data) > 0 && data[0]&0x80 != 0 {
+			o := CompressionOptions{ContextTakeover: data[0]&1 != 0, ClientContextTakeover: data[0]&2 != 0}
+			c.deflate = newDeflateState(c, &o, deflateParams{serverNoContextTakeover: !o.ContextTakeover, clientNoContextTakeover: !o.ClientContextTakeover})
+			c.rsvOK = rsv1Bit
+			tr.r = bytes.NewReader(data[1:])
+		}
 		var buf []byte
 		for range 1000 {
 			var err error
