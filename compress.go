@@ -354,24 +354,4 @@ func (s *inflateSource) ReadByte() (byte, error) {
 // have gone out already.
 type deflateSink struct{ w *messageWriter }
 
-func (s *deflateSink) Write(p []byte) (int, error) {
-	w := s.w
-	written := 0
-	for len(p) > 0 {
-		if w.buf == nil {
-			w.buf = getBuf(w.c.wbufSize)
-		}
-		room := (*w.buf)[maxServerHeaderSize+w.n:]
-		if len(room) == 0 {
-			if err := w.flushKeeping(4); err != nil {
-				return written, err
-			}
-			continue
-		}
-		k := copy(room, p)
-		w.n += k
-		written += k
-		p = p[k:]
-	}
-	return written, nil
-}
+func (s *deflateSink) Write(p []byte) (int, error) { return s.w.buffer(p, 4) }

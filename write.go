@@ -168,20 +168,27 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	if w.deflate != nil {
 		return w.writeDeflate(p)
 	}
+	if w.buf == nil && len(p) >= w.c.wbufSize {
+		if err := w.send(false, p); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return w.buffer(p, 0)
+}
+
+// buffer copies p into the frame buffer, sending a fragment each time the
+// buffer fills. The last keep bytes of a full buffer stay behind for the
+// next fragment (see deflateSink).
+func (w *messageWriter) buffer(p []byte, keep int) (int, error) {
 	written := 0
 	for len(p) > 0 {
-		if w.buf == nil && len(p) >= w.c.wbufSize {
-			if err := w.send(false, p); err != nil {
-				return written, err
-			}
-			return written + len(p), nil
-		}
 		if w.buf == nil {
 			w.buf = getBuf(w.c.wbufSize)
 		}
 		room := (*w.buf)[maxServerHeaderSize+w.n:]
 		if len(room) == 0 {
-			if err := w.flush(false); err != nil {
+			if err := w.flushKeeping(keep); err != nil {
 				return written, err
 			}
 			continue
@@ -310,6 +317,9 @@ func (w *messageWriter) flush(fin bool) error {
 // flushKeeping sends all but the last keep buffered bytes as a fragment and
 // moves those to the front of the buffer.
 func (w *messageWriter) flushKeeping(keep int) error {
+	if keep == 0 {
+		return w.flush(false)
+	}
 	b := *w.buf
 	var last [4]byte
 	copy(last[:keep], b[maxServerHeaderSize+w.n-keep:])
