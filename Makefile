@@ -4,7 +4,7 @@ GO        ?= go
 FUZZTIME  ?= 1m
 BENCHTIME ?= 1s
 
-.PHONY: test check unit conformance bench fuzz bench-compare autobahn-docker demo
+.PHONY: test check unit conformance bench fuzz stress bench-compare autobahn-docker demo
 
 ## test: everything CI checks: formatting, vet, unit and end-to-end tests
 ## under the race detector, and the Autobahn conformance suite.
@@ -33,6 +33,10 @@ fuzz:
 		echo "fuzzing $$target for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) . || exit 1; \
 	done
+
+## stress: 10,000 connections exchanging messages, then a graceful shutdown.
+stress:
+	WS_STRESS_CONNS=10000 $(GO) test -run 'TestLoad' -count=1 -v .
 
 ## bench-compare: this library against its peers, side by side (benchmarks/).
 bench-compare:

@@ -88,11 +88,16 @@ func (c *Conn) readWhole(buf []byte) (MessageType, []byte, error) {
 	}
 	for {
 		if len(buf) == cap(buf) {
-			// Grow by what is known to be coming, but never by more than
-			// the buffer already holds: a peer that announces a large
-			// frame and sends nothing costs nothing.
-			want := int(min(c.frame.length, int64(max(cap(buf), 512))))
-			buf = slices.Grow(buf, max(want, 1))
+			// Double, so that a message costs at most about twice its
+			// size however it is fragmented, but never grow by more than
+			// has arrived: a peer that announces a large frame and sends
+			// nothing costs nothing. The last frame of an uncompressed
+			// message says exactly what is left.
+			want := max(cap(buf), 512)
+			if !c.msgOpen && !c.msgCompressed && c.frame.length > 0 {
+				want = int(min(int64(want), c.frame.length))
+			}
+			buf = slices.Grow(buf, want)
 		}
 		n, err := c.readPayload(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
