@@ -98,7 +98,6 @@ type Conn struct {
 	utf8          utf8Validator
 	readErr       error // sticky: once set, every read returns it
 	mr            messageReader
-	ctrl          [maxControlPayload]byte
 	frames        atomic.Uint64 // frames read, for keepalive
 	rawDst        []byte        // destination of a raw read; nil means the read buffer
 	rawN          int
@@ -114,9 +113,7 @@ type Conn struct {
 	closing   atomic.Bool // closeSent, for readers that do not hold wmu
 	mw        messageWriter
 	ctrlOut   [2 + maxControlPayload]byte
-	hdr       [maxServerHeaderSize]byte
-	vec       [3][]byte
-	vecBufs   net.Buffers
+	vec       *vectors // for writev; made on the first large write
 
 	// Coalescing (see output.go): frames held back while the reader has
 	// more input to go through, sent together when it runs out.

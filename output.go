@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"net"
 	"time"
 )
 
@@ -117,10 +118,14 @@ func (c *Conn) send(a, b, d []byte) error {
 		return c.write(d)
 	}
 	if c.vecw && total >= writevThreshold {
-		c.vec = [3][]byte{a, b, d}
-		c.vecBufs = c.vec[:]
-		_, err := c.vecBufs.WriteTo(c.rwc)
-		c.vec = [3][]byte{} // do not keep the callers' memory alive
+		if c.vec == nil {
+			c.vec = new(vectors)
+		}
+		v := c.vec
+		v.parts = [3][]byte{a, b, d}
+		v.bufs = v.parts[:]
+		_, err := v.bufs.WriteTo(c.rwc)
+		v.parts = [3][]byte{} // do not keep the callers' memory alive
 		return err
 	}
 	bp := getBuf(total)
@@ -149,4 +154,12 @@ func (c *Conn) write(p []byte) error {
 	}
 	_, err := c.rwc.Write(p)
 	return err
+}
+
+// vectors is the scratch for a writev: net.Buffers consumes the slice it is
+// given, and one kept here spares an allocation per write. Connections that
+// never write large frames never make one.
+type vectors struct {
+	parts [3][]byte
+	bufs  net.Buffers
 }

@@ -30,7 +30,10 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 		return 0, nil, c.readErr
 	}
 	stop := c.watch(ctx)
-	err := c.beginMessage()
+	err := c.awaitInput()
+	if err == nil {
+		err = c.beginMessage()
+	}
 	if stop != nil {
 		stop()
 	}
@@ -68,7 +71,11 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 		return 0, buf, c.readErr
 	}
 	stop := c.watch(ctx)
-	typ, buf, err := c.readWhole(buf)
+	err := c.awaitInput()
+	var typ MessageType
+	if err == nil {
+		typ, buf, err = c.readWhole(buf)
+	}
 	if stop != nil {
 		stop()
 	}
@@ -164,6 +171,21 @@ func (c *Conn) ctxError(ctx context.Context, err error) error {
 		return fmt.Errorf("websocket: %w", ctxErr)
 	}
 	return err
+}
+
+// awaitInput waits for the next bytes from the peer when a new message is
+// wanted and none are buffered. Most of a connection's life is spent here,
+// so it waits from as shallow a stack as it can: the runtime shrinks the
+// stacks of goroutines that use little of them, and an idle connection's
+// goroutine then costs 2 KiB instead of 4.
+func (c *Conn) awaitInput() error {
+	if c.rpos < c.rend || c.msgOpen || c.frame.length > 0 {
+		return nil
+	}
+	if err := c.fill(); err != nil {
+		return c.readFailed(err)
+	}
+	return nil
 }
 
 // beginMessage discards what is left of the previous message and reads up to
@@ -369,16 +391,16 @@ func (c *Conn) readHeader() (header, error) {
 	return h, nil
 }
 
-// control handles a control frame whose header has been read.
+// control handles a control frame whose header has been read. Its payload
+// is unmasked where it lies in the read buffer, and consumed once handled.
 func (c *Conn) control(h header) error {
 	n := int(h.length)
 	if err := c.ensure(n); err != nil {
 		return c.readFailed(err)
 	}
-	p := c.ctrl[:n]
+	var p []byte
 	if n > 0 {
-		copy(p, (*c.rbuf)[c.rpos:])
-		c.consume(n)
+		p = (*c.rbuf)[c.rpos : c.rpos+n]
 		mask(h.key, p)
 	}
 	c.frame.length = 0
@@ -387,7 +409,9 @@ func (c *Conn) control(h header) error {
 		if c.onPing != nil {
 			c.onPing(p)
 		}
-		if err := c.writeControl(opPong, p); err != nil && !errors.Is(err, ErrClosed) {
+		err := c.writeControl(opPong, p)
+		c.consume(n)
+		if err != nil && !errors.Is(err, ErrClosed) {
 			return c.readFailed(err)
 		}
 	case opPong:
@@ -395,8 +419,10 @@ func (c *Conn) control(h header) error {
 			c.onPong(p)
 		}
 		c.pongReceived(p)
+		c.consume(n)
 	case opClose:
 		ce, err := parseClosePayload(p)
+		c.consume(n)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -514,13 +540,13 @@ func (c *Conn) drain(deadline time.Time) *CloseError {
 		if h.length > maxControlPayload || c.ensure(int(h.length)) != nil {
 			return nil
 		}
-		p := c.ctrl[:h.length]
-		if len(p) > 0 {
-			copy(p, (*c.rbuf)[c.rpos:])
-			c.consume(len(p))
+		var p []byte
+		if h.length > 0 {
+			p = (*c.rbuf)[c.rpos : c.rpos+int(h.length)]
 			mask(h.key, p)
 		}
 		ce, err := parseClosePayload(p)
+		c.consume(len(p))
 		if err != nil {
 			return nil
 		}

@@ -100,8 +100,10 @@ func (c *Conn) writeFrame(fin bool, op opcode, p []byte) error {
 	if c.closeSent {
 		return c.writeErr()
 	}
-	i := putServerHeader(c.hdr[:], fin, 0, op, len(p))
-	return c.emit(c.hdr[i:], p, true)
+	// The header is built in ctrlOut, free while wmu is held: emit sends
+	// or copies it before returning.
+	i := putServerHeader(c.ctrlOut[:maxServerHeaderSize], fin, 0, op, len(p))
+	return c.emit(c.ctrlOut[i:maxServerHeaderSize], p, true)
 }
 
 // wrote handles the result of a write to the transport: a failed write ends
@@ -297,7 +299,7 @@ func (w *messageWriter) flush(fin bool) error {
 	c := w.c
 	c.wmu.Lock()
 	if b == nil {
-		b = c.hdr[:] // an empty frame: its header alone
+		b = c.ctrlOut[:maxServerHeaderSize] // an empty frame: its header alone
 	}
 	i := putServerHeader(b[:maxServerHeaderSize], fin, w.rsv, w.op, w.n)
 	var err error
