@@ -317,8 +317,10 @@ func (c *Conn) Done() <-chan struct{} {
 }
 
 // CloseNow closes the connection at once, without the closing handshake:
-// for a peer that is gone or misbehaving. Prefer Close. Later reads and
-// writes return ErrClosed.
+// for a peer that is gone or misbehaving. Prefer Close, which also sends
+// frames held back for coalescing (see WriteMessage); CloseNow discards
+// them, as closing a socket discards what the kernel has not sent. Later
+// reads and writes return ErrClosed.
 func (c *Conn) CloseNow() error {
 	c.shutdown(ErrClosed)
 	return nil

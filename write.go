@@ -9,11 +9,18 @@ import (
 	"io"
 )
 
-// WriteMessage writes p as one message of type typ, in one frame. It is
+// WriteMessage writes p as one message of type typ, in one frame (or, when
+// compression is on and p is at least the threshold, compressed). It is
 // safe to call from several goroutines at once; messages go out whole, one
 // after another. ctx bounds the wait for other writers and the write; if it
 // ends during the write, the connection is closed, since the peer would
 // otherwise see half a frame.
+//
+// A nil error means the message was handed to the connection, as a nil
+// error from net.Conn.Write means the kernel took the bytes. When more
+// input from the peer is already waiting to be read, the frame may be held
+// back, at most a millisecond, to leave in one write with the replies that
+// follow it; Close sends anything held back before its Close frame.
 func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) error {
 	if typ != MessageText && typ != MessageBinary {
 		return fmt.Errorf("websocket: cannot write a message of type %v", typ)
