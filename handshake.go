@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -167,7 +166,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 // close; Server does this for handlers.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, error) {
 	if opts == nil {
-		opts = &Options{}
+		opts = &defaultOptions
 	}
 	key, err := checkHandshake(w, r, opts)
 	if err != nil {
@@ -193,7 +192,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		early, _ = brw.Reader.Peek(n)
 	}
 	// net/http made a 4 KiB write buffer for the hijacked connection that
-	// nothing else will use: it writes the 101 and then joins the pool.
+	// nothing else will use: the 101 is written from it.
 	out := brw.Writer.AvailableBuffer()
 	out = appendResponse(out, key, subprotocol, extensions, w.Header())
 	timeout := opts.HandshakeTimeout
@@ -206,10 +205,6 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		return nil, fmt.Errorf("websocket: writing the handshake response: %w", err)
 	}
 	netConn.SetDeadline(time.Time{})
-	if cap(out) >= 1<<minBufShift {
-		out = out[:cap(out)]
-		putBuf(&out)
-	}
 	c := newConn(netConn, early, subprotocol, opts)
 	if deflate != nil {
 		c.deflate = newDeflateState(c, opts.Compression, *deflate)
@@ -237,11 +232,11 @@ func checkHandshake(w http.ResponseWriter, r *http.Request, opts *Options) (stri
 	if !headerHasToken(r.Header, "Connection", "upgrade") {
 		return "", refuse(w, http.StatusBadRequest, "the Connection header does not hold upgrade")
 	}
-	if r.Header.Get("Sec-WebSocket-Version") != "13" {
+	if headerValue(r.Header, "Sec-Websocket-Version") != "13" {
 		w.Header().Set("Sec-WebSocket-Version", "13")
 		return "", refuse(w, http.StatusUpgradeRequired, "Sec-WebSocket-Version must be 13")
 	}
-	key := r.Header.Get("Sec-WebSocket-Key")
+	key := headerValue(r.Header, "Sec-Websocket-Key")
 	if !validKey(key) {
 		return "", refuse(w, http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64")
 	}
@@ -282,18 +277,18 @@ func originAllowed(r *http.Request, opts *Options) bool {
 	if opts.CheckOrigin != nil {
 		return opts.CheckOrigin(r)
 	}
-	origin := r.Header.Get("Origin")
+	origin := headerValue(r.Header, "Origin")
 	if origin == "" {
 		return true
 	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
+	host, ok := originHost(origin)
+	if !ok {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) {
+	if strings.EqualFold(host, r.Host) {
 		return true
 	}
-	host := strings.ToLower(u.Host)
+	host = strings.ToLower(host)
 	for _, pattern := range opts.OriginPatterns {
 		if ok, _ := path.Match(strings.ToLower(pattern), host); ok {
 			return true
@@ -301,6 +296,31 @@ func originAllowed(r *http.Request, opts *Options) bool {
 	}
 	return false
 }
+
+// originHost returns the host[:port] of an Origin header, which RFC 6454
+// §7 defines as scheme "://" host [ ":" port ] and nothing else; "null" and
+// anything with a path, query or user part is refused. Parsing it by hand
+// spares url.Parse's allocations on every browser handshake.
+func originHost(origin string) (string, bool) {
+	_, host, ok := strings.Cut(origin, "://")
+	if !ok || host == "" || strings.ContainsAny(host, "/?#@ ") {
+		return "", false
+	}
+	return host, true
+}
+
+// headerValue is http.Header.Get for a key already in canonical form: Get
+// canonicalizes its argument on every call, which allocates for names such
+// as "Sec-WebSocket-Key" whose canonical form differs.
+func headerValue(h http.Header, canonicalKey string) string {
+	if v := h[canonicalKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// defaultOptions stands in for a nil *Options. It is never written.
+var defaultOptions Options
 
 // chooseSubprotocol returns the first of the server's subprotocols that the
 // client offered, or "".
