@@ -18,6 +18,7 @@ check:
 
 unit:
 	$(GO) test -race -count=1 ./...
+	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## conformance: the Autobahn fuzzingclient cases, in Go, against examples/echo.
 conformance:
