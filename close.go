@@ -197,6 +197,12 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		c.shutdown(ErrClosed)
 		return fmt.Errorf("websocket: close code %d may not be sent", code)
 	}
+	if c.closing.Load() || c.cause() != nil {
+		// Closed or closing already (the peer closed, a read failed):
+		// nothing to send, nothing to wait for.
+		c.shutdown(ErrClosed)
+		return ErrClosed
+	}
 	timeout := time.AfterFunc(c.closeTimeout, func() { c.shutdown(errCloseTimeout) })
 	defer timeout.Stop()
 

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -27,7 +28,16 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
 	quiet := flag.Bool("q", false, "do not log connections")
 	deflate := flag.Bool("deflate", true, "accept permessage-deflate, keeping context both ways")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server stops")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 
 	ws := websocket.Handler(func(c *websocket.Conn, r *http.Request) {
 		err := echo(c)
