@@ -20,6 +20,9 @@ type Case struct {
 	// Limit is a hard bound on the whole case, beyond the case's own
 	// timers; zero means defaultCaseLimit.
 	Limit time.Duration
+	// Offers are the permessage-deflate offers of the opening handshake,
+	// the preferred first; none for the cases without compression.
+	Offers []deflateOffer
 }
 
 // defaultCaseLimit bounds a case whose timers somehow all failed to end it.
@@ -82,11 +85,16 @@ func (s *Session) Send(opcode byte, payload []byte, opts ...sendOption) {
 
 // SendMessage sends a data message, split into frames of fragmentSize
 // octets when fragmentSize > 0 (Autobahn's sendMessage and its
-// autoFragmentSize).
+// autoFragmentSize). With permessage-deflate agreed, the message is
+// compressed first, as Autobahn's sendMessage does.
 func (s *Session) SendMessage(payload []byte, binary bool, fragmentSize int) {
 	opcode := opText
 	if binary {
 		opcode = opBinary
+	}
+	if s.compressor != nil {
+		s.sendCompressed(opcode, payload, fragmentSize)
+		return
 	}
 	if fragmentSize <= 0 || len(payload) <= fragmentSize {
 		s.writeFrame(true, 0, opcode, payload, 0, false)
@@ -98,6 +106,36 @@ func (s *Session) SendMessage(payload []byte, binary bool, fragmentSize int) {
 		opcode = opContinuation
 	}
 }
+
+// sendCompressed compresses a message and sends it with RSV1 on its first
+// frame. Fragments are cut from the compressed payload, by Autobahn's loop:
+// a payload that is an exact multiple of fragmentSize (and longer than it)
+// ends with an empty final continuation frame.
+func (s *Session) sendCompressed(opcode byte, payload []byte, fragmentSize int) {
+	data := s.compressor.compress(payload)
+	s.txAppOctets += int64(len(payload))
+	s.txZipOctets += int64(len(data))
+	if fragmentSize <= 0 || len(data) <= fragmentSize {
+		s.writeFrame(true, 4, opcode, data, 0, false)
+		return
+	}
+	rsv := byte(4)
+	for i := 0; ; i += fragmentSize {
+		end := i + fragmentSize
+		done := end > len(data)
+		if done {
+			end = len(data)
+		}
+		s.writeFrame(done, rsv, opcode, data[i:end], 0, false)
+		if done {
+			return
+		}
+		rsv, opcode = 0, opContinuation
+	}
+}
+
+// Compressed reports whether the server agreed permessage-deflate.
+func (s *Session) Compressed() bool { return s.deflate != nil }
 
 // StreamFrame starts one frame of the given total payload length and
 // returns a function that sends the next part of its payload. Autobahn's

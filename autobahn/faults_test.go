@@ -139,7 +139,7 @@ func TestFaultAcceptUnmasked(t *testing.T) {
 		if tc.fault == faultecho.AcceptUnmasked {
 			target = faulty
 		}
-		o, err := dialWebSocket(context.Background(), target)
+		o, err := dialWebSocket(context.Background(), target, "")
 		if err != nil {
 			t.Fatal(err)
 		}

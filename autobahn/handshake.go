@@ -30,11 +30,15 @@ type opened struct {
 	conn   net.Conn
 	r      *bufio.Reader // may already hold frames that followed the response
 	server string        // the Server response header, used as default agent
+	// extensions holds the Sec-WebSocket-Extensions values of the response,
+	// checked against the offer by negotiate.
+	extensions []string
 }
 
 // dialWebSocket connects to target and performs the client opening
 // handshake of RFC 6455 section 4.1, verifying Sec-WebSocket-Accept.
-func dialWebSocket(ctx context.Context, target *url.URL) (*opened, error) {
+// extensions, when not empty, is sent as Sec-WebSocket-Extensions.
+func dialWebSocket(ctx context.Context, target *url.URL, extensions string) (*opened, error) {
 	ctx, cancel := context.WithTimeout(ctx, openHandshakeTimeout)
 	defer cancel()
 
@@ -61,7 +65,7 @@ func dialWebSocket(ctx context.Context, target *url.URL) (*opened, error) {
 	}
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
-	o, err := upgrade(conn, target)
+	o, err := upgrade(conn, target, extensions)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -70,7 +74,7 @@ func dialWebSocket(ctx context.Context, target *url.URL) (*opened, error) {
 	return o, nil
 }
 
-func upgrade(conn net.Conn, target *url.URL) (*opened, error) {
+func upgrade(conn net.Conn, target *url.URL, extensions string) (*opened, error) {
 	var raw [16]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return nil, err
@@ -86,6 +90,9 @@ func upgrade(conn net.Conn, target *url.URL) (*opened, error) {
 	b.WriteString("Connection: Upgrade\r\n")
 	fmt.Fprintf(&b, "Sec-WebSocket-Key: %s\r\n", key)
 	b.WriteString("Sec-WebSocket-Version: 13\r\n")
+	if extensions != "" {
+		fmt.Fprintf(&b, "Sec-WebSocket-Extensions: %s\r\n", extensions)
+	}
 	fmt.Fprintf(&b, "User-Agent: %s\r\n\r\n", userAgent)
 	if _, err := conn.Write([]byte(b.String())); err != nil {
 		return nil, err
@@ -109,7 +116,8 @@ func upgrade(conn net.Conn, target *url.URL) (*opened, error) {
 	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), acceptKey(key); got != want {
 		return nil, fmt.Errorf("handshake: Sec-WebSocket-Accept %q, want %q", got, want)
 	}
-	return &opened{conn: conn, r: r, server: resp.Header.Get("Server")}, nil
+	return &opened{conn: conn, r: r, server: resp.Header.Get("Server"),
+		extensions: resp.Header.Values("Sec-WebSocket-Extensions")}, nil
 }
 
 // acceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key.

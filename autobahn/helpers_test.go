@@ -45,6 +45,11 @@ func runConcurrently(t *testing.T, target *url.URL, patterns string) map[string]
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runCasesConcurrently(target, cases)
+}
+
+// runCasesConcurrently is runConcurrently for a given list of cases.
+func runCasesConcurrently(target *url.URL, cases []*Case) map[string]outcome {
 	results := make(map[string]outcome, len(cases))
 	var mu sync.Mutex
 	var wg sync.WaitGroup

@@ -1,9 +1,9 @@
 // Command autobahn is a Go re-implementation of the Autobahn|Testsuite
 // fuzzingclient: it runs the RFC 6455 conformance cases of sections 1-7, 9
-// and 10 (301 cases, Autobahn's ids) against any WebSocket echo server and
-// judges them by Autobahn's rules. It has its own WebSocket client and
-// imports only the standard library, so it cannot share a bug with the
-// server it tests.
+// and 10 and the permessage-deflate (RFC 7692) cases of sections 12 and 13
+// (517 cases, Autobahn's ids) against any WebSocket echo server and judges
+// them by Autobahn's rules. It has its own WebSocket client and imports only
+// the standard library, so it cannot share a bug with the server it tests.
 //
 //	go run ./autobahn -url ws://127.0.0.1:9001
 //	go run ./autobahn -server-cmd "/tmp/echo -addr {addr}" -cases '6.4.*,7.*'

@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// allCases returns every case of sections 1-7, 9 and 10 in Autobahn's
-// order: 301 cases.
+// allCases returns every case of sections 1-7, 9, 10, 12 and 13 in
+// Autobahn's order: 517 cases.
 func allCases() []*Case {
 	var cases []*Case
 	for _, section := range [][]*Case{
@@ -22,6 +22,7 @@ func allCases() []*Case {
 		closeCases(),
 		performanceCases(),
 		autoFragmentCases(),
+		compressionCases(),
 	} {
 		cases = append(cases, section...)
 	}

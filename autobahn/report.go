@@ -43,6 +43,23 @@ type caseReport struct {
 	RemoteCloseReason              *string            `json:"remoteCloseReason"`
 	OpenError                      string             `json:"openError,omitempty"`
 	Traffic                        trafficSummary     `json:"traffic"`
+	Compression                    *compressionReport `json:"compression,omitempty"`
+}
+
+// compressionReport is the permessage-deflate part of a case report, for
+// the cases that offer it (sections 12 and 13): the handshake, and the
+// octets of the messages before and after compression (Autobahn reports
+// the ratio for these cases). Received messages count whether or not the
+// server compressed them.
+type compressionReport struct {
+	Offer              string   `json:"offer"`
+	Response           []string `json:"response"`         // the server's Sec-WebSocket-Extensions
+	Agreed             string   `json:"agreed,omitempty"` // empty: the server declined
+	HuffmanOnly        bool     `json:"huffmanOnly,omitempty"`
+	TxMessageOctets    int64    `json:"txMessageOctets"`
+	TxCompressedOctets int64    `json:"txCompressedOctets"`
+	RxMessageOctets    int64    `json:"rxMessageOctets"`
+	RxCompressedOctets int64    `json:"rxCompressedOctets"`
 }
 
 // trafficSummary says what went over the wire, without the payloads.
@@ -109,6 +126,19 @@ func newCaseReport(agent string, r outcome) caseReport {
 	}
 	if r.openErr != nil {
 		rep.OpenError = r.openErr.Error()
+	}
+	if s.offered != "" || len(s.extResponse) > 0 {
+		c := &compressionReport{Offer: s.offered, Response: s.extResponse,
+			TxMessageOctets: s.txAppOctets, TxCompressedOctets: s.txZipOctets,
+			RxMessageOctets: s.rxAppOctets, RxCompressedOctets: s.rxZipOctets}
+		if c.Response == nil {
+			c.Response = []string{}
+		}
+		if s.deflate != nil {
+			c.Agreed = s.deflate.String()
+			c.HuffmanOnly = s.compressor.huffmanOnly
+		}
+		rep.Compression = c
 	}
 	return rep
 }

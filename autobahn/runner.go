@@ -24,7 +24,14 @@ type outcome struct {
 // runCase opens a fresh connection for c, runs it and judges it.
 func runCase(ctx context.Context, target *url.URL, c *Case) outcome {
 	out := outcome{c: c, s: newSession(c), started: time.Now()}
-	o, err := dialWebSocket(ctx, target)
+	out.s.offered = offerHeader(c.Offers)
+	o, err := dialWebSocket(ctx, target, out.s.offered)
+	if err == nil {
+		out.s.extResponse = o.extensions
+		if err = out.s.agree(o.extensions); err != nil {
+			o.conn.Close()
+		}
+	}
 	if err != nil {
 		out.openErr = err
 		out.s.wasOpenHandshakeTimeout = errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,6 +21,8 @@ type startedServer struct {
 	addr   string
 	cmd    *exec.Cmd
 	exited chan error
+	copied chan struct{} // closed when the server's output has all gone to logs
+	once   sync.Once
 }
 
 // startServer runs cmdline with every "{addr}" replaced by 127.0.0.1:0,
@@ -40,7 +43,7 @@ func startServer(cmdline string, logs io.Writer) (*startedServer, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	srv := &startedServer{cmd: cmd, exited: make(chan error, 1)}
+	srv := &startedServer{cmd: cmd, exited: make(chan error, 1), copied: make(chan struct{})}
 	go func() {
 		err := cmd.Wait()
 		w.Close()
@@ -49,6 +52,7 @@ func startServer(cmdline string, logs io.Writer) (*startedServer, error) {
 
 	found := make(chan string, 1)
 	go func() {
+		defer close(srv.copied)
 		// Look for the address, then pass everything on to logs.
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -79,8 +83,13 @@ func startServer(cmdline string, logs io.Writer) (*startedServer, error) {
 // ready, such as "listening on ws://127.0.0.1:40123".
 var announced = regexp.MustCompile(`ws://([0-9A-Za-z.\-\[\]:]+:[0-9]+)`)
 
-// stop kills the server and waits for it to exit.
+// stop kills the server and waits for it to exit and for its output to be
+// written to logs, so the caller may read logs afterwards. Calling it again
+// does nothing.
 func (s *startedServer) stop() {
-	s.cmd.Process.Kill()
-	<-s.exited
+	s.once.Do(func() {
+		s.cmd.Process.Kill()
+		<-s.exited
+		<-s.copied
+	})
 }

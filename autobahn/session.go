@@ -72,11 +72,24 @@ type Session struct {
 	dropTimer                      *timer
 
 	// Incoming message reassembly.
-	inMessage bool
-	msgText   bool
-	msgBinary bool
-	msg       []byte
-	utf8      textValidator
+	inMessage     bool
+	msgText       bool
+	msgBinary     bool
+	msgCompressed bool // RSV1 on the first frame, with permessage-deflate agreed
+	msg           []byte
+	utf8          textValidator
+
+	// permessage-deflate (sections 12 and 13): what was offered and
+	// answered, and, when agreed, the parameters and codecs.
+	offered     string
+	extResponse []string
+	deflate     *deflateParams
+	compressor  *deflater
+	decompress  *inflater
+	txAppOctets int64 // message octets before compression
+	txZipOctets int64 // the same messages compressed
+	rxAppOctets int64 // message octets received, inflated where compressed
+	rxZipOctets int64 // the same messages' payload as received
 
 	// What the case expects and what it saw.
 	expected      []expectation
@@ -112,6 +125,23 @@ func newSession(c *Case) *Session {
 		txFrames:      map[byte]int{},
 		rxFrames:      map[byte]int{},
 	}
+}
+
+// agree checks the server's Sec-WebSocket-Extensions against the case's
+// offers and sets up permessage-deflate if it was agreed. An invalid answer
+// fails the opening handshake, as Autobahn's client fails it.
+func (s *Session) agree(response []string) error {
+	p, err := negotiate(s.c.Offers, response)
+	switch {
+	case errors.Is(err, errNoCompression):
+		return nil
+	case err != nil:
+		return fmt.Errorf("handshake: Sec-WebSocket-Extensions %q: %w", response, err)
+	}
+	s.deflate = &p
+	s.compressor = newDeflater(p)
+	s.decompress = newInflater(p)
+	return nil
 }
 
 // run drives the case over an open connection until the connection is gone.
@@ -331,7 +361,8 @@ func (s *Session) onServerConnectionDropTimeout() {
 // violation while closing drops TCP.
 func (s *Session) onFrame(f inFrame) {
 	s.rxFrames[f.opcode]++
-	if f.rsv != 0 {
+	compressed := s.deflate != nil && f.rsv == 4 // RSV1 only, with permessage-deflate
+	if f.rsv != 0 && !compressed {
 		s.protocolViolation(fmt.Sprintf("RSV = %d and no extension negotiated", f.rsv))
 	}
 	if f.masked {
@@ -350,6 +381,9 @@ func (s *Session) onFrame(f inFrame) {
 		if f.opcode == opClose && len(f.payload) == 1 {
 			s.protocolViolation("close frame with payload length 1")
 		}
+		if compressed {
+			s.protocolViolation("compressed control frame (RSV1 with permessage-deflate)")
+		}
 	} else {
 		if f.opcode > opBinary {
 			s.protocolViolation(fmt.Sprintf("data frame using reserved opcode %d", f.opcode))
@@ -359,6 +393,9 @@ func (s *Session) onFrame(f inFrame) {
 		}
 		if s.inMessage && f.opcode != opContinuation {
 			s.protocolViolation("non-continuation data frame inside a fragmented message")
+		}
+		if compressed && s.inMessage {
+			s.protocolViolation("continuation frame with RSV1 set (permessage-deflate sets it on the first frame only)")
 		}
 	}
 	if f.nonMinimal {
@@ -379,10 +416,12 @@ func (s *Session) onData(f inFrame) {
 		s.inMessage = true
 		s.msgText = f.opcode == opText
 		s.msgBinary = f.opcode == opBinary
+		s.msgCompressed = s.deflate != nil && f.rsv == 4
 		s.msg = nil
 		s.utf8 = textValidator{}
 	}
-	if s.msgText && !s.utf8.feed(f.payload) {
+	// Compressed text is checked once inflated, at the end of the message.
+	if s.msgText && !s.msgCompressed && !s.utf8.feed(f.payload) {
 		s.invalidPayload("invalid UTF-8 in text message")
 	}
 	if !s.failedByMe {
@@ -391,14 +430,22 @@ func (s *Session) onData(f inFrame) {
 	if !f.fin {
 		return
 	}
-	if s.msgText && !s.utf8.complete() {
-		s.invalidPayload("text message ends inside a UTF-8 code point")
-	}
 	s.inMessage = false
 	payload := s.msg
 	s.msg = nil
+	if s.deflate != nil {
+		s.rxZipOctets += int64(len(payload))
+	}
+	if s.msgCompressed && !s.failedByMe {
+		payload = s.inflateMessage(payload)
+	} else if s.msgText && !s.utf8.complete() {
+		s.invalidPayload("text message ends inside a UTF-8 code point")
+	}
 	if s.failedByMe {
 		return // Autobahn delivers no messages once it has failed the connection
+	}
+	if s.deflate != nil {
+		s.rxAppOctets += int64(len(payload))
 	}
 	if payload == nil {
 		payload = []byte{}
@@ -409,6 +456,25 @@ func (s *Session) onData(f inFrame) {
 	}
 	s.received = append(s.received, message(payload, s.msgBinary))
 	s.finishWhenDone()
+}
+
+// inflateMessage inflates a compressed message and checks its text, failing
+// the connection if either is invalid (1007) or the message is too large
+// to take (1009).
+func (s *Session) inflateMessage(compressed []byte) []byte {
+	msg, err := s.decompress.inflate(compressed)
+	if errors.Is(err, errTooLarge) {
+		s.failConnection(1009, err.Error())
+		return nil
+	}
+	if err != nil {
+		s.invalidPayload("invalid compressed message: " + err.Error())
+		return nil
+	}
+	if s.msgText && !(s.utf8.feed(msg) && s.utf8.complete()) {
+		s.invalidPayload("invalid UTF-8 in compressed text message")
+	}
+	return msg
 }
 
 func (s *Session) onControl(f inFrame) {
