@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,24 +78,28 @@ type Broadcaster struct {
 	QueueSize int
 
 	// WriteTimeout bounds each write to a member. A member whose socket
-	// stops draining (a peer that stopped reading) fails that write and is
-	// closed, even in a room too quiet to fill its queue. Zero means
+	// stops draining (a peer that stopped reading) is closed and removed
+	// once a write has taken longer (noticed within 1.5 WriteTimeouts),
+	// even in a room too quiet to fill its queue. Zero means
 	// DefaultBroadcastWriteTimeout; a negative value means no timeout.
 	WriteTimeout time.Duration
 
-	mu      sync.Mutex
-	members map[*Conn]*member
+	mu       sync.Mutex
+	members  map[*Conn]*member
+	watchdog *time.Timer // sweeps for writes past WriteTimeout; see sweep
 }
 
 // member is one connection's queue.
 type member struct {
-	c       *Conn
-	timeout time.Duration // per write; 0 for none
-	mu      sync.Mutex
-	queue   []*PreparedMessage
-	head    int  // queue[head:] waits to be sent
-	sending bool // a sender goroutine is running
-	gone    bool // removed: queue nothing more
+	c         *Conn
+	timeout   time.Duration // per write; 0 for none
+	busySince atomic.Int64  // when the write in progress began (UnixNano), or 0
+	run       func()        // m.send, made once: a go statement on it allocates nothing
+	mu        sync.Mutex
+	queue     []*PreparedMessage
+	head      int  // queue[head:] waits to be sent
+	sending   bool // a sender goroutine is running
+	gone      bool // removed: queue nothing more
 }
 
 // Add makes c a member: it receives every message broadcast from now on.
@@ -112,7 +117,46 @@ func (b *Broadcaster) Add(c *Conn) {
 		case timeout < 0:
 			timeout = 0
 		}
-		b.members[c] = &member{c: c, timeout: timeout}
+		m := &member{c: c, timeout: timeout}
+		m.run = m.send
+		b.members[c] = m
+		if timeout > 0 && b.watchdog == nil {
+			b.watchdog = time.AfterFunc(timeout/2, b.sweep)
+		}
+	}
+}
+
+// sweep drops members whose write has taken longer than their timeout: a
+// peer that stopped reading, whose socket buffer is full. One timer for the
+// whole Broadcaster does this, rather than a timer per write, so a delivery
+// costs no allocation; a stuck write is noticed within 1.5 timeouts. The
+// connection is closed at once: a peer that does not read could not read a
+// Close frame either.
+func (b *Broadcaster) sweep() {
+	now := time.Now().UnixNano()
+	var stuck []*Conn
+	var next time.Duration
+	b.mu.Lock()
+	for c, m := range b.members {
+		if m.timeout <= 0 {
+			continue
+		}
+		if next == 0 || m.timeout/2 < next {
+			next = m.timeout / 2
+		}
+		if since := m.busySince.Load(); since != 0 && time.Duration(now-since) > m.timeout {
+			delete(b.members, c)
+			stuck = append(stuck, c)
+		}
+	}
+	if next > 0 {
+		b.watchdog.Reset(next)
+	} else {
+		b.watchdog = nil // Add starts it again
+	}
+	b.mu.Unlock()
+	for _, c := range stuck {
+		c.CloseNow()
 	}
 }
 
@@ -203,7 +247,7 @@ func (m *member) enqueue(pm *PreparedMessage, size int) bool {
 	m.queue = append(m.queue, pm)
 	if !m.sending {
 		m.sending = true
-		go m.send()
+		go m.run()
 	}
 	return true
 }
@@ -234,13 +278,13 @@ func (m *member) send() {
 	}
 }
 
-// write sends one message within the member's write timeout. A write that
-// runs out of time closes the connection (see Conn.WritePrepared).
+// write sends one message, marking the time it began for sweep.
 func (m *member) write(pm *PreparedMessage) error {
 	if m.timeout <= 0 {
 		return m.c.WritePrepared(context.Background(), pm)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), m.timeout)
-	defer cancel()
-	return m.c.WritePrepared(ctx, pm)
+	m.busySince.Store(time.Now().UnixNano())
+	err := m.c.WritePrepared(context.Background(), pm)
+	m.busySince.Store(0)
+	return err
 }
