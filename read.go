@@ -22,28 +22,11 @@ import (
 // Pings, pongs and the peer's Close are handled while waiting. When the peer
 // closes, Reader completes the closing handshake and returns a *CloseError.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
-	if err := c.acquireRead(); err != nil {
+	typ, _, err := c.read(ctx, nil, false)
+	if err != nil {
 		return 0, nil, err
 	}
-	defer c.reading.Store(false)
-	if c.readErr != nil {
-		return 0, nil, c.readErr
-	}
-	stop := c.watch(ctx)
-	err := c.awaitInput()
-	if err == nil {
-		err = c.beginMessage()
-	}
-	if stop != nil {
-		stop()
-	}
-	if err != nil {
-		return 0, nil, c.ctxError(ctx, err)
-	}
-	if c.msgText {
-		return MessageText, &c.mr, nil
-	}
-	return MessageBinary, &c.mr, nil
+	return typ, &c.mr, nil
 }
 
 // ReadMessage reads the next whole message, appending its payload to buf
@@ -63,6 +46,12 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 // with StatusMessageTooBig. ctx bounds the whole read; if it ends first, the
 // connection is closed.
 func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte, error) {
+	return c.read(ctx, buf, true)
+}
+
+// read begins the next message under the read role and ctx, and with whole
+// reads all of it, appended to buf.
+func (c *Conn) read(ctx context.Context, buf []byte, whole bool) (MessageType, []byte, error) {
 	if err := c.acquireRead(); err != nil {
 		return 0, buf, err
 	}
@@ -72,9 +61,11 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 	}
 	stop := c.watch(ctx)
 	err := c.awaitInput()
-	var typ MessageType
 	if err == nil {
-		typ, buf, err = c.readWhole(buf)
+		err = c.beginMessage()
+	}
+	if err == nil && whole {
+		buf, err = c.readWhole(buf)
 	}
 	if stop != nil {
 		stop()
@@ -82,17 +73,14 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 	if err != nil {
 		return 0, buf, c.ctxError(ctx, err)
 	}
-	return typ, buf, nil
+	if c.msgText {
+		return MessageText, buf, nil
+	}
+	return MessageBinary, buf, nil
 }
 
-func (c *Conn) readWhole(buf []byte) (MessageType, []byte, error) {
-	if err := c.beginMessage(); err != nil {
-		return 0, buf, err
-	}
-	typ := MessageBinary
-	if c.msgText {
-		typ = MessageText
-	}
+// readWhole appends the rest of the open message to buf.
+func (c *Conn) readWhole(buf []byte) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			// Double, so that a message costs at most about twice its
@@ -109,10 +97,10 @@ func (c *Conn) readWhole(buf []byte) (MessageType, []byte, error) {
 		n, err := c.readPayload(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			return typ, buf, nil
+			return buf, nil
 		}
 		if err != nil {
-			return 0, buf, err
+			return buf, err
 		}
 	}
 }
