@@ -90,6 +90,7 @@ type CloseError struct {
 	Reason string
 }
 
+// Error describes the Close: "websocket: closed by peer: 1001 (going away): bye".
 func (e *CloseError) Error() string {
 	if e.Reason == "" {
 		return "websocket: closed by peer: " + e.Code.String()

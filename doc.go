@@ -57,6 +57,14 @@
 // by the reader, every connection needs a goroutine reading it, even one
 // whose application only writes.
 //
+// # Broadcasting
+//
+// NewPreparedMessage frames a message once; WritePrepared sends it on any
+// connection. Broadcaster does this for a set of connections (a chat room,
+// the viewers of a dashboard): each member has a bounded queue and a sender
+// that exists only while messages wait, and a member that falls behind, or
+// whose writes stall, is dropped instead of slowing the others.
+//
 // # Errors
 //
 // An error from a read or write ends the connection; every later read

@@ -95,6 +95,7 @@ type HandshakeError struct {
 	Reason string
 }
 
+// Error returns the reason the request was refused.
 func (e *HandshakeError) Error() string {
 	return "websocket: bad handshake: " + e.Reason
 }
