@@ -81,13 +81,9 @@ type reply struct {
 
 func (p *peer) read() reply {
 	p.t.Helper()
-	s, err := p.c.ReadText()
-	if err != nil {
-		p.t.Fatalf("read: %v", err)
-	}
 	var r reply
-	if err := json.Unmarshal([]byte(s), &r); err != nil {
-		p.t.Fatalf("reply %q: %v", s, err)
+	if err := p.c.ReadJSON(&r); err != nil {
+		p.t.Fatalf("read: %v", err)
 	}
 	return r
 }

@@ -75,13 +75,9 @@ type reply struct {
 
 func (c *client) read() reply {
 	c.t.Helper()
-	s, err := c.c.ReadText()
-	if err != nil {
-		c.t.Fatalf("read: %v", err)
-	}
 	var r reply
-	if err := json.Unmarshal([]byte(s), &r); err != nil {
-		c.t.Fatalf("reply %q: %v", s, err)
+	if err := c.c.ReadJSON(&r); err != nil {
+		c.t.Fatalf("read: %v", err)
 	}
 	return r
 }

@@ -15,6 +15,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -287,6 +288,19 @@ func (c *Conn) ReadText() (string, error) {
 		return "", fmt.Errorf("wstest: got opcode %#x, want text", op)
 	}
 	return string(msg), nil
+}
+
+// ReadJSON reads the next message, which must be text, and decodes it as
+// JSON into v.
+func (c *Conn) ReadJSON(v any) error {
+	s, err := c.ReadText()
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("wstest: message %q: %w", s, err)
+	}
+	return nil
 }
 
 // Close starts the closing handshake with code and reason, waits for the
