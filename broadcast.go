@@ -41,12 +41,7 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	}
 	stop := c.watch(ctx)
 	c.wmu.Lock()
-	var err error
-	if c.closeSent {
-		err = c.writeErr()
-	} else {
-		err = c.emit(pm.frame, nil, true)
-	}
+	err := c.emitOpen(pm.frame, nil)
 	c.wmu.Unlock()
 	if stop != nil {
 		stop()

@@ -248,7 +248,10 @@ func (c *Conn) sendClose(code StatusCode, reason string) error {
 		d.SetWriteDeadline(time.Now().Add(c.closeTimeout))
 	}
 	p := appendClosePayload(c.ctrlOut[2:2], code, reason)
-	return c.writeControlLocked(opClose, len(p))
+	putServerHeader(c.ctrlOut[:2], true, 0, opClose, len(p))
+	// Never held back: it is the last frame, and the peer waits for it.
+	// What was held back goes out with it.
+	return c.emit(c.ctrlOut[:2+len(p)], nil, false)
 }
 
 // signalPeerClosed records that the peer's Close frame has arrived.

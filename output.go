@@ -54,6 +54,15 @@ func (c *Conn) emit(head, tail []byte, coalesce bool) error {
 	return c.wrote(err)
 }
 
+// emitOpen emits a frame that may go out only while no Close has been sent:
+// every frame but the Close itself. The caller holds wmu.
+func (c *Conn) emitOpen(head, tail []byte) error {
+	if c.closeSent {
+		return c.writeErr()
+	}
+	return c.emit(head, tail, true)
+}
+
 // hold appends a frame to the held-back bytes.
 func (c *Conn) hold(head, tail []byte) {
 	// Start small (most held frames are small replies and pongs) and move

@@ -112,9 +112,8 @@ func (k *keepalive) tick() {
 	// on a dead peer, the next tick drops the connection and frees it.
 	c := k.c
 	if c.wmu.TryLock() {
-		if !c.closeSent {
-			c.writeControlLocked(opPing, 0)
-		}
+		putServerHeader(c.ctrlOut[:2], true, 0, opPing, 0)
+		c.emitOpen(c.ctrlOut[:2], nil)
 		c.wmu.Unlock()
 	}
 }

@@ -345,19 +345,16 @@ func (c *Conn) nextFrame() error {
 // readHeader reads and checks the next frame header. Everything that can be
 // judged from the header alone is judged here, before any payload is read.
 func (c *Conn) readHeader() (header, error) {
-	if err := c.ensure(2); err != nil {
-		return header{}, c.readFailed(err)
+	h, ioErr, bad := c.nextHeader()
+	switch {
+	case ioErr != nil:
+		return header{}, c.readFailed(ioErr)
+	case bad != nil:
+		return header{}, c.fail(bad)
 	}
-	n := headerLen((*c.rbuf)[c.rpos+1])
-	if err := c.ensure(n); err != nil {
-		return header{}, c.readFailed(err)
+	if c.keepalive != nil {
+		c.frames.Add(1)
 	}
-	h, _, err := parseHeader((*c.rbuf)[c.rpos:c.rend])
-	if err != nil {
-		return header{}, c.fail(err)
-	}
-	c.consume(n)
-	c.frames.Add(1)
 	// Until the frame is accepted, its payload is what a failure must skip
 	// to find the peer's next frame.
 	c.frame = header{length: h.length}
@@ -379,18 +376,44 @@ func (c *Conn) readHeader() (header, error) {
 	return h, nil
 }
 
+// nextHeader reads the next frame header and consumes it, without judging
+// it: a transport failure comes back as ioErr, a header malformed on its
+// own terms (see parseHeader) as bad, and not consumed.
+func (c *Conn) nextHeader() (h header, ioErr, bad error) {
+	if ioErr = c.ensure(2); ioErr != nil {
+		return
+	}
+	n := headerLen((*c.rbuf)[c.rpos+1])
+	if ioErr = c.ensure(n); ioErr != nil {
+		return
+	}
+	if h, _, bad = parseHeader((*c.rbuf)[c.rpos:c.rend]); bad == nil {
+		c.consume(n)
+	}
+	return
+}
+
+// controlPayload returns the payload of the control frame whose header was
+// just read, unmasked where it lies in the read buffer. The caller consumes
+// it once done with it.
+func (c *Conn) controlPayload(h header) ([]byte, error) {
+	n := int(h.length)
+	if err := c.ensure(n); err != nil || n == 0 {
+		return nil, err
+	}
+	p := (*c.rbuf)[c.rpos : c.rpos+n]
+	mask(h.key, p)
+	return p, nil
+}
+
 // control handles a control frame whose header has been read. Its payload
 // is unmasked where it lies in the read buffer, and consumed once handled.
 func (c *Conn) control(h header) error {
-	n := int(h.length)
-	if err := c.ensure(n); err != nil {
+	p, err := c.controlPayload(h)
+	if err != nil {
 		return c.readFailed(err)
 	}
-	var p []byte
-	if n > 0 {
-		p = (*c.rbuf)[c.rpos : c.rpos+n]
-		mask(h.key, p)
-	}
+	n := len(p)
 	c.frame.length = 0
 	switch h.op {
 	case opPing:
@@ -507,31 +530,22 @@ func (c *Conn) drain(deadline time.Time) *CloseError {
 	}
 	c.frame.length = 0
 	for {
-		if c.ensure(2) != nil {
+		h, ioErr, bad := c.nextHeader()
+		if ioErr != nil || bad != nil {
 			return nil
 		}
-		n := headerLen((*c.rbuf)[c.rpos+1])
-		if c.ensure(n) != nil {
-			return nil
-		}
-		h, _, err := parseHeader((*c.rbuf)[c.rpos:c.rend])
-		if err != nil {
-			return nil
-		}
-		c.consume(n)
 		if h.op != opClose {
 			if c.skip(h.length) != nil {
 				return nil
 			}
 			continue
 		}
-		if h.length > maxControlPayload || c.ensure(int(h.length)) != nil {
+		if h.length > maxControlPayload {
 			return nil
 		}
-		var p []byte
-		if h.length > 0 {
-			p = (*c.rbuf)[c.rpos : c.rpos+int(h.length)]
-			mask(h.key, p)
+		p, err := c.controlPayload(h)
+		if err != nil {
+			return nil
 		}
 		ce, err := parseClosePayload(p)
 		c.consume(len(p))

@@ -104,13 +104,10 @@ func (c *Conn) writeErr() error {
 func (c *Conn) writeFrame(fin bool, op opcode, p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.closeSent {
-		return c.writeErr()
-	}
 	// The header is built in ctrlOut, free while wmu is held: emit sends
 	// or copies it before returning.
 	i := putServerHeader(c.ctrlOut[:maxServerHeaderSize], fin, 0, op, len(p))
-	return c.emit(c.ctrlOut[i:maxServerHeaderSize], p, true)
+	return c.emitOpen(c.ctrlOut[i:maxServerHeaderSize], p)
 }
 
 // wrote handles the result of a write to the transport: a failed write ends
@@ -125,22 +122,13 @@ func (c *Conn) wrote(err error) error {
 	return c.writeErr()
 }
 
-// writeControl writes a control frame; p is at most 125 bytes.
+// writeControl writes a ping or pong; p is at most 125 bytes.
 func (c *Conn) writeControl(op opcode, p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.closeSent {
-		return c.writeErr()
-	}
-	return c.writeControlLocked(op, copy(c.ctrlOut[2:], p))
-}
-
-// writeControlLocked writes the control frame whose n-byte payload is in
-// c.ctrlOut[2:]. The caller holds wmu. A Close is never held back: it is
-// the last frame, and the peer waits for it.
-func (c *Conn) writeControlLocked(op opcode, n int) error {
+	n := copy(c.ctrlOut[2:], p)
 	putServerHeader(c.ctrlOut[:2], true, 0, op, n)
-	return c.emit(c.ctrlOut[:2+n], nil, op != opClose)
+	return c.emitOpen(c.ctrlOut[:2+n], nil)
 }
 
 // messageWriter is the io.WriteCloser Writer returns. There is one per
@@ -309,12 +297,7 @@ func (w *messageWriter) flush(fin bool) error {
 		b = c.ctrlOut[:maxServerHeaderSize] // an empty frame: its header alone
 	}
 	i := putServerHeader(b[:maxServerHeaderSize], fin, w.rsv, w.op, w.n)
-	var err error
-	if c.closeSent {
-		err = c.writeErr()
-	} else {
-		err = c.emit(b[i:], nil, true)
-	}
+	err := c.emitOpen(b[i:], nil)
 	c.wmu.Unlock()
 	w.op, w.rsv, w.n = opContinuation, 0, 0
 	if err != nil {
