@@ -7,7 +7,6 @@ import (
 	"io"
 	"log"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -28,14 +27,8 @@ func testServer(t *testing.T, burst int) (url string, ws *websocket.Server, room
 		rate:         0.001,
 		log:          log.New(io.Discard, "", 0),
 	})
-	srv := httptest.NewServer(handler)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		ws.Shutdown(ctx)
-		srv.Close()
-	})
-	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", ws, room
+	base := wstest.Serve(t, handler, ws)
+	return "ws" + strings.TrimPrefix(base, "http") + "/ws", ws, room
 }
 
 // peer is a test client that speaks the chat's JSON.
@@ -46,12 +39,7 @@ type peer struct {
 
 func dial(t *testing.T, url string) *peer {
 	t.Helper()
-	c, err := wstest.Dial(context.Background(), url, nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
-	return &peer{t: t, c: c}
+	return &peer{t: t, c: wstest.DialTest(t, url)}
 }
 
 func (p *peer) send(v any) {

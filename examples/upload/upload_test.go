@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,14 +34,8 @@ func testServer(t *testing.T) (url, dir string, ws *websocket.Server) {
 	u.chunkSize = testChunk
 	u.idle = 2 * time.Second
 	handler, ws := routes(u)
-	srv := httptest.NewServer(handler)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		ws.Shutdown(ctx)
-		srv.Close()
-	})
-	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", dir, ws
+	url = wstest.Serve(t, handler, ws)
+	return "ws" + strings.TrimPrefix(url, "http") + "/ws", dir, ws
 }
 
 type client struct {
@@ -52,12 +45,7 @@ type client struct {
 
 func dial(t *testing.T, url string) *client {
 	t.Helper()
-	c, err := wstest.Dial(context.Background(), url, nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
-	return &client{t: t, c: c}
+	return &client{t: t, c: wstest.DialTest(t, url)}
 }
 
 // reply is any server message, decoded loosely.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -21,9 +20,7 @@ func fixed() time.Time { return time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC) }
 // serve runs h on a loopback port for the test.
 func serve(t *testing.T, h http.Handler) string {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return wstest.Serve(t, h, nil)
 }
 
 type response struct {
@@ -60,13 +57,7 @@ func start(t *testing.T, mode string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := serve(t, h)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		ws.Shutdown(ctx)
-	})
-	return url
+	return wstest.Serve(t, h, ws)
 }
 
 // Ordinary requests get exactly what the app alone would answer.

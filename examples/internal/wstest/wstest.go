@@ -21,8 +21,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -334,4 +336,39 @@ func CloseCode(err error) int {
 		return ce.Code
 	}
 	return 0
+}
+
+// Shutdowner is a WebSocket server that can end its connections, as
+// *websocket.Server can.
+type Shutdowner interface {
+	Shutdown(ctx context.Context) error
+}
+
+// Serve runs h on a loopback test server until the test ends and returns
+// its http:// URL. At the end, ws (if not nil) is shut down first, so its
+// connections close with 1001 before the listener goes.
+func Serve(t testing.TB, h http.Handler, ws Shutdowner) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	if ws != nil {
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			ws.Shutdown(ctx)
+		})
+	}
+	return srv.URL
+}
+
+// DialTest dials url, failing the test if it cannot, and closes the
+// connection when the test ends.
+func DialTest(t testing.TB, url string) *Conn {
+	t.Helper()
+	c, err := Dial(context.Background(), url, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
 }
