@@ -40,14 +40,14 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 		return err
 	}
 	stop := c.watch(ctx)
-	c.wmu.Lock()
+	c.out.mu.Lock()
 	err := c.emitOpen(pm.frame, nil)
-	c.wmu.Unlock()
-	if stop != nil {
-		stop()
+	c.unlockOut()
+	if stop != nil && !stop() {
+		err = c.ctxEnded(ctx)
 	}
 	<-c.msgSem
-	return c.ctxError(ctx, err)
+	return err
 }
 
 // DefaultBroadcastWriteTimeout is the default for Broadcaster.WriteTimeout.

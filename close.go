@@ -2,144 +2,14 @@ package websocket
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 	"unicode/utf8"
 )
 
-// StatusCode is a close status code, sent in a Close frame to say why a
-// connection ends (RFC 6455 §7.4).
-type StatusCode uint16
-
-// The status codes RFC 6455 §7.4.1 and the IANA registry define. Codes
-// marked "never sent" describe a condition locally and must not appear in a
-// Close frame; a peer that sends one fails the connection with
-// StatusProtocolError.
-const (
-	StatusNormalClosure   StatusCode = 1000 // the purpose of the connection is fulfilled
-	StatusGoingAway       StatusCode = 1001 // a server shutting down, a browser leaving the page
-	StatusProtocolError   StatusCode = 1002 // the peer broke RFC 6455
-	StatusUnsupportedData StatusCode = 1003 // a message type the endpoint cannot accept
-	StatusNoStatus        StatusCode = 1005 // never sent: the Close frame had no code
-	StatusAbnormalClosure StatusCode = 1006 // never sent: the connection dropped without a Close frame
-	StatusInvalidData     StatusCode = 1007 // a message's data is not consistent with its type (bad UTF-8)
-	StatusPolicyViolation StatusCode = 1008 // a message violates the endpoint's policy
-	StatusMessageTooBig   StatusCode = 1009 // a message is larger than the endpoint will take
-	StatusMandatoryExt    StatusCode = 1010 // sent by clients: the server did not negotiate an extension
-	StatusInternalError   StatusCode = 1011 // the endpoint met an unexpected condition
-	StatusServiceRestart  StatusCode = 1012 // the server is restarting
-	StatusTryAgainLater   StatusCode = 1013 // the server is overloaded
-	StatusBadGateway      StatusCode = 1014 // a gateway got an invalid response upstream
-	StatusTLSHandshake    StatusCode = 1015 // never sent: the TLS handshake failed
-)
-
-var statusNames = map[StatusCode]string{
-	StatusNormalClosure:   "normal closure",
-	StatusGoingAway:       "going away",
-	StatusProtocolError:   "protocol error",
-	StatusUnsupportedData: "unsupported data",
-	StatusNoStatus:        "no status",
-	StatusAbnormalClosure: "abnormal closure",
-	StatusInvalidData:     "invalid data",
-	StatusPolicyViolation: "policy violation",
-	StatusMessageTooBig:   "message too big",
-	StatusMandatoryExt:    "mandatory extension",
-	StatusInternalError:   "internal error",
-	StatusServiceRestart:  "service restart",
-	StatusTryAgainLater:   "try again later",
-	StatusBadGateway:      "bad gateway",
-	StatusTLSHandshake:    "TLS handshake",
-}
-
-// String returns the code and its name, such as "1000 (normal closure)".
-func (c StatusCode) String() string {
-	if name, ok := statusNames[c]; ok {
-		return strconv.Itoa(int(c)) + " (" + name + ")"
-	}
-	return strconv.Itoa(int(c))
-}
-
-// validToSend reports whether c may appear in a Close frame: a code RFC 6455
-// assigns for use on the wire, or one from the ranges left to registered
-// extensions (3000-3999) and private use (4000-4999).
-func (c StatusCode) validToSend() bool {
-	switch {
-	case c >= 1000 && c <= 1003, c >= 1007 && c <= 1014:
-		return true
-	case c >= 3000 && c <= 4999:
-		return true
-	}
-	return false
-}
-
 // maxCloseReason is the longest reason that fits in a Close frame next to
 // its two-byte code.
 const maxCloseReason = maxControlPayload - 2
-
-// A CloseError reports the Close frame that ended a connection: the one the
-// peer sent, as reads return it. Match it with errors.As:
-//
-//	var ce *websocket.CloseError
-//	if errors.As(err, &ce) && ce.Code == websocket.StatusNormalClosure { ... }
-//
-// CloseStatus is shorter when only the code matters.
-type CloseError struct {
-	Code   StatusCode // StatusNoStatus when the frame carried no code
-	Reason string
-}
-
-// Error describes the Close: "websocket: closed by peer: 1001 (going away): bye".
-func (e *CloseError) Error() string {
-	if e.Reason == "" {
-		return "websocket: closed by peer: " + e.Code.String()
-	}
-	return "websocket: closed by peer: " + e.Code.String() + ": " + e.Reason
-}
-
-// Errors a Conn reports. Reads and writes wrap them with detail, so compare
-// with errors.Is. Those that end a connection because of what the peer sent
-// also name the close code that was sent for them; see CloseStatus.
-var (
-	// ErrProtocol: the peer broke RFC 6455 (close code 1002).
-	ErrProtocol = errors.New("websocket: protocol error")
-	// ErrInvalidUTF8: a text message or close reason was not UTF-8 (1007).
-	ErrInvalidUTF8 = errors.New("websocket: invalid UTF-8")
-	// ErrMessageTooBig: a message went past the read limit (1009).
-	ErrMessageTooBig = errors.New("websocket: message exceeds the read limit")
-	// ErrClosed: the connection is closed, or closing: a Close frame was
-	// sent, so no more messages may be written.
-	ErrClosed = errors.New("websocket: connection closed")
-	// ErrKeepalive: the peer did not answer the keepalive pings in time,
-	// so the connection was dropped.
-	ErrKeepalive = errors.New("websocket: peer did not answer keepalive ping")
-	// ErrConcurrentRead: a second goroutine tried to read while another was
-	// reading. Reads are for one goroutine at a time.
-	ErrConcurrentRead = errors.New("websocket: concurrent read")
-)
-
-// CloseStatus returns the close code that belongs to err: the code of the
-// peer's Close frame for a *CloseError, or the code this side sent when it
-// failed the connection for ErrProtocol, ErrInvalidUTF8, ErrBadCompression or
-// ErrMessageTooBig.
-// It returns 0 for any other error, including nil.
-func CloseStatus(err error) StatusCode {
-	var ce *CloseError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ce):
-		return ce.Code
-	case errors.Is(err, ErrProtocol):
-		return StatusProtocolError
-	case errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrBadCompression):
-		return StatusInvalidData
-	case errors.Is(err, ErrMessageTooBig):
-		return StatusMessageTooBig
-	}
-	return 0
-}
 
 // parseClosePayload decodes the payload of a received Close frame. It fails
 // with ErrProtocol for a one-byte payload or a code that may not be sent, and
@@ -181,130 +51,179 @@ func appendClosePayload(b []byte, code StatusCode, reason string) []byte {
 }
 
 // Close closes the connection with the closing handshake of RFC 6455 §7:
-// it lets a message being written finish, sends a Close frame with code and
-// reason, waits for the peer's Close, and closes the transport. The whole
-// handshake is bounded by Options.CloseTimeout; past it, the transport is
-// closed regardless and an error says so.
+// it refuses new messages, lets a message being written finish, sends a
+// Close frame with code and reason, waits for the peer's Close, and closes
+// the transport. The whole handshake is bounded by Options.CloseTimeout;
+// past it, the transport is closed regardless.
+//
+// Close returns nil once the handshake has completed, whoever began it. A
+// Close that finds one under way (another Close, Server.Shutdown, the peer's
+// Close being answered) waits for it rather than cut it short. When the
+// peer does not answer in time, the error is a *CloseError with Unanswered
+// set (errors.Is(err, ErrCloseTimeout) holds); when the connection had
+// already ended some other way, it matches ErrClosed and says how.
 //
 // reason is cut to the 123 bytes a Close frame can carry, at a character
 // boundary. A code that may not be sent (such as StatusNoStatus) is an
 // error; the connection is closed without a handshake then.
 //
 // Close may be called from any goroutine, while another reads: the reader
-// then sees the peer's answer and returns its *CloseError. Later reads
-// return the same; writes return ErrClosed.
+// then sees the peer's answer and returns a *CloseError with Local set.
+// Called from OnPing or OnPong, which run on the reading goroutine, Close
+// sends its frame and returns at once: the read loop completes the
+// handshake when it reads on.
 func (c *Conn) Close(code StatusCode, reason string) error {
 	if !code.validToSend() {
 		c.shutdown(ErrClosed)
 		return fmt.Errorf("websocket: close code %d may not be sent", code)
 	}
-	if c.closing.Load() || c.cause() != nil {
-		// Closed or closing already (the peer closed, a read failed):
-		// nothing to send, nothing to wait for.
-		c.shutdown(ErrClosed)
-		return ErrClosed
-	}
-	timeout := time.AfterFunc(c.closeTimeout, func() { c.shutdown(errCloseTimeout) })
-	defer timeout.Stop()
+	return c.closeWith(code, reason, nil)
+}
 
-	// A message being written finishes first, unless the connection dies.
+// closeWith runs the closing handshake for Close, with why as the reason of
+// the library's own for closing (ErrShutdown, ErrSlowConsumer), if any.
+func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
+	if !c.requestClose() {
+		<-c.Done()
+		return c.closeResult()
+	}
+	// A message being written finishes first, unless the connection
+	// ends: the close timer bounds the wait.
 	held := false
 	select {
 	case c.msgSem <- struct{}{}:
 		held = true
 	case <-c.Done():
 	}
-	err := c.sendClose(code, reason)
+	c.out.mu.Lock()
+	sent, err := c.writeClose(&CloseError{Code: code, Reason: reason, Err: why})
+	c.unlockOut()
 	if held {
 		<-c.msgSem
 	}
-	if err != nil {
-		c.shutdown(ErrClosed)
-		return err
+	switch {
+	case err != nil:
+		c.shutdown(err)
+	case sent && c.inHook.Load():
+		// Called from OnPing or OnPong: the reader is this goroutine, and
+		// will see the answer when the hook returns.
+		return nil
+	case sent:
+		c.awaitPeerClose()
 	}
-	err = c.awaitPeerClose()
-	c.shutdown(ErrClosed)
-	return err
+	<-c.Done()
+	return c.closeResult()
 }
 
-var errCloseTimeout = errors.New("websocket: peer did not answer the close in time")
+// CloseNow closes the connection at once, without the closing handshake:
+// for a peer that is gone or misbehaving. Frames held back for coalescing
+// (see WriteMessage) are handed to the socket first if it takes them
+// without waiting. Later reads and writes return ErrClosed. It never
+// blocks on the peer.
+func (c *Conn) CloseNow() error {
+	c.shutdown(ErrClosed)
+	return nil
+}
 
-// sendClose writes a Close frame unless one was sent already, in which case
-// it returns ErrClosed. After it, no data frame is written.
-func (c *Conn) sendClose(code StatusCode, reason string) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.closeSent {
-		return c.writeErr()
+// writeClose writes this side's Close frame, ce, unless the peer's Close
+// came first or the connection has ended, when it reports sent false. What
+// was held back for coalescing goes out with it. The caller holds out.mu.
+func (c *Conn) writeClose(ce *CloseError) (sent bool, err error) {
+	if !c.beginClose(ce) {
+		return false, nil
 	}
-	c.closeSent = true
-	c.closing.Store(true)
-	c.closeMu.Lock()
-	if c.peerClosed == nil {
-		c.peerClosed = make(chan struct{})
+	return true, c.writeCloseFrame(ce.Code, ce.Reason)
+}
+
+// writeCloseFrame writes a Close frame with code and reason, at most once
+// per connection. The caller holds out.mu.
+func (c *Conn) writeCloseFrame(code StatusCode, reason string) error {
+	if c.out.closeWritten {
+		return nil
 	}
-	c.closeMu.Unlock()
+	c.out.closeWritten = true
 	if d, ok := c.rwc.(deadliner); ok {
 		d.SetWriteDeadline(time.Now().Add(c.closeTimeout))
 	}
-	p := appendClosePayload(c.ctrlOut[2:2], code, reason)
-	putServerHeader(c.ctrlOut[:2], true, 0, opClose, len(p))
+	b := c.out.scratch[:]
+	p := appendClosePayload(b[2:2], code, reason)
+	putServerHeader(b[:2], true, 0, opClose, len(p))
 	// Never held back: it is the last frame, and the peer waits for it.
-	// What was held back goes out with it.
-	return c.emit(c.ctrlOut[:2+len(p)], nil, false)
-}
-
-// signalPeerClosed records that the peer's Close frame has arrived.
-func (c *Conn) signalPeerClosed() {
-	c.closeMu.Lock()
-	if !c.peerDone {
-		c.peerDone = true
-		if c.peerClosed != nil {
-			close(c.peerClosed)
-		}
-	}
-	c.closeMu.Unlock()
+	return c.out.emit(b[:2+len(p)], nil, false)
 }
 
 // awaitPeerClose waits for the peer to answer the Close this side sent. If
 // no goroutine is reading, it reads, discarding data, until the answer;
-// otherwise the reader will see it.
-func (c *Conn) awaitPeerClose() error {
-	if c.reading.CompareAndSwap(false, true) {
-		defer c.reading.Store(false)
-		if c.readErr != nil {
-			return nil // the read side is finished: nothing more will come
-		}
-		ce := c.drain(time.Now().Add(c.closeTimeout))
-		if ce == nil {
-			c.readErr = c.writeErr()
-			c.releaseReadBuf()
-			return c.closeWaitErr()
-		}
-		c.readErr = ce
-		c.releaseReadBuf()
+// otherwise the reader will see it and end the connection.
+func (c *Conn) awaitPeerClose() {
+	if !c.reading.CompareAndSwap(false, true) {
+		return // the reader completes the handshake; Close waits for Done
+	}
+	defer c.reading.Store(false)
+	if c.readErr != nil {
+		return // the read side is finished: nothing more will come
+	}
+	if ce := c.drain(time.Now().Add(c.closeTimeout)); ce != nil {
+		c.peerClosed(ce)
+		c.shutdown(nil)
+	} else {
+		c.lost(ErrCloseTimeout)
+	}
+	c.endRead(c.endErr())
+}
+
+// drain discards frames until the peer's Close arrives, an error, or the
+// deadline. It is how this side waits for the answer to a Close it sent.
+// It reports the peer's Close, or nil.
+func (c *Conn) drain(deadline time.Time) *CloseError {
+	c.SetReadDeadline(deadline)
+	// The rest of a frame the reader left comes first.
+	if c.in.skip(c.frame.length) != nil {
 		return nil
 	}
-	c.closeMu.Lock()
-	peerClosed := c.peerClosed
-	c.closeMu.Unlock()
-	select {
-	case <-peerClosed:
-		return nil
-	case <-c.Done():
-		select {
-		case <-peerClosed:
+	c.frame.length = 0
+	for {
+		h, ioErr, bad := c.nextHeader()
+		if ioErr != nil || bad != nil {
 			return nil
-		default:
-			return c.closeWaitErr()
 		}
+		if h.op != opClose {
+			if c.in.skip(h.length) != nil {
+				return nil
+			}
+			continue
+		}
+		if h.length > maxControlPayload {
+			return nil
+		}
+		p, err := c.controlPayload(h)
+		if err != nil {
+			return nil
+		}
+		ce, err := parseClosePayload(p)
+		c.in.consume(len(p))
+		if err != nil {
+			return nil
+		}
+		return ce
 	}
 }
 
-// closeWaitErr explains why the peer's answer to a Close never came.
-func (c *Conn) closeWaitErr() error {
-	if cause := c.cause(); cause != nil && cause != ErrClosed {
-		return cause
+// linger ends a connection this side has failed, after its Close frame
+// went out. The peer may be unable to answer with a Close of its own: it
+// may be in the middle of a frame, or may have sent the very Close that
+// failed. So rather than wait for one, this side shuts its half of TCP,
+// which tells the peer the connection is over, and discards what still
+// arrives until the peer closes too or the deadline passes. Closing at
+// once instead could turn unread input into a TCP reset, and a reset can
+// destroy the Close frame before the peer reads it.
+func (c *Conn) linger(deadline time.Time) {
+	cw, ok := c.rwc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		c.drain(deadline) // no half-close: wait for the peer's Close
+		return
 	}
-	return errCloseTimeout
+	c.SetReadDeadline(deadline)
+	for c.in.skip(1<<62) == nil {
+	}
 }

@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"compress/flate"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,9 +67,6 @@ func agreeDeflate(r *http.Request, o *CompressionOptions) (params deflateParams,
 
 // DefaultCompressionThreshold is the default for CompressionOptions.Threshold.
 const DefaultCompressionThreshold = 128
-
-// ErrBadCompression: a compressed message did not inflate (close code 1007).
-var ErrBadCompression = errors.New("websocket: compressed message is corrupt")
 
 // deflateTail restores what the sender stripped from a compressed message
 // (RFC 7692 §7.2.2): the empty stored block of a sync flush, 00 00 ff ff.
@@ -168,14 +164,22 @@ func (d *deflateState) endMessage() {
 	d.fw = nil
 }
 
-// release gives back everything pooled, when the connection ends. A
-// compressor kept for context takeover goes to the pool too.
-func (d *deflateState) release() {
+// releaseWrite gives back the compressor kept for context takeover, when
+// the connection ends. The caller is the only writer: it holds msgSem.
+func (d *deflateState) releaseWrite() {
 	if d.fw != nil {
 		compressorPool[d.level-flate.HuffmanOnly].Put(d.fw)
 		d.fw = nil
 	}
-	d.endInflate()
+}
+
+// releaseReadState gives back what only the reader uses, once reading is
+// over for good: the inflater, and the client's history.
+func (c *Conn) releaseReadState() {
+	if d := c.deflate; d != nil {
+		d.endInflate()
+		d.hist = nil
+	}
 }
 
 // startInflate readies the inflater for a new compressed message.

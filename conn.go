@@ -6,9 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -46,12 +44,15 @@ const (
 	DefaultWriteBufferSize = 64 << 10
 	// DefaultCloseTimeout bounds how long a close waits for the peer.
 	DefaultCloseTimeout = 5 * time.Second
+	// DefaultPingInterval is how long a peer may stay quiet before
+	// keepalive pings it, unless Options.PingInterval says otherwise.
+	DefaultPingInterval = 15 * time.Second
+	// DefaultPingTimeout is how long keepalive waits for anything from a
+	// peer it pinged, unless Options.PingTimeout says otherwise. With the
+	// defaults, a peer that vanished without closing is dropped within
+	// 2*DefaultPingInterval + DefaultPingTimeout (45 s).
+	DefaultPingTimeout = 15 * time.Second
 )
-
-// readBufSize is the buffer a Conn reads headers and small payloads into.
-// Payloads larger than this go straight from the socket into the caller's
-// buffer.
-const readBufSize = 4 << 10
 
 // A Conn is a WebSocket connection, on the server side. Upgrade and Server
 // return one.
@@ -65,16 +66,11 @@ const readBufSize = 4 << 10
 // reading (or call Close).
 //
 // A read or write that fails ends the connection: every later read returns
-// the same error, and writes return ErrClosed.
+// the same error, and writes return ErrClosed wrapped with what ended it.
+// How a connection ends, and every path to its end, is in lifecycle.go.
 type Conn struct {
-	// The transport: a net.Conn for HTTP/1.1, or any io.ReadWriteCloser
-	// (an HTTP/2 stream, for instance).
-	rwc io.ReadWriteCloser
-	nc  net.Conn        // rwc as a net.Conn, or nil
-	raw syscall.RawConn // rwc's descriptor, for waits that hold no buffer, or nil
-	// vecw says rwc writes net.Buffers with a single writev, so a large
-	// payload can follow its header without being copied.
-	vecw bool
+	rwc io.ReadWriteCloser // the transport: a net.Conn after an HTTP/1.1 upgrade
+	nc  net.Conn           // rwc as a net.Conn, or nil
 
 	subprotocol  string
 	readLimit    int64
@@ -88,9 +84,7 @@ type Conn struct {
 	// The read side. It belongs to the goroutine that holds the read role
 	// (see acquireRead): the user's read loop, or Close draining frames.
 	reading       atomic.Bool
-	rbuf          *[]byte // borrowed only while bytes are buffered; see fill
-	rpos          int
-	rend          int
+	in            input
 	frame         header // the data frame being read; length counts down
 	msgOpen       bool   // a data message has begun and its last frame is not read
 	msgText       bool
@@ -99,43 +93,19 @@ type Conn struct {
 	utf8          utf8Validator
 	readErr       error // sticky: once set, every read returns it
 	mr            messageReader
-	frames        atomic.Uint64 // frames read, for keepalive
-	rawDst        []byte        // destination of a raw read; nil means the read buffer
-	rawN          int
-	rawErr        error
-	rawFn         func(fd uintptr) bool
+	inHook        atomic.Bool // the reader is running OnPing or OnPong
 
-	// The write side. msgSem is held for a whole data message, wmu for
+	// The write side. msgSem is held for a whole data message, out.mu for
 	// each frame, so control frames may go out between a message's
 	// fragments but never inside a frame.
-	msgSem    chan struct{}
-	wmu       sync.Mutex
-	closeSent bool        // guarded by wmu
-	closing   atomic.Bool // closeSent, for readers that do not hold wmu
-	mw        messageWriter
-	ctrlOut   [2 + maxControlPayload]byte
-	vec       *vectors // for writev; made on the first large write
+	msgSem chan struct{}
+	out    output
+	mw     messageWriter
 
-	// Coalescing (see output.go): frames held back while the reader has
-	// more input to go through, sent together when it runs out.
-	pend       *[]byte
-	pendN      int
-	pending    atomic.Bool // pendN > 0, for the reader, which does not hold wmu
-	inputReady atomic.Bool // the read buffer holds unread bytes
-	pendTimer  *time.Timer
-
-	// The end of the connection.
-	closeMu    sync.Mutex
-	closed     bool
-	closeCause error         // why the transport was closed
-	done       chan struct{} // closed with the transport; made on demand
-	peerClosed chan struct{} // closed when the peer's Close frame arrives; made when ours is sent
-	peerDone   bool          // the peer's Close frame arrived
+	life lifecycle
 
 	// Ping and keepalive.
-	pingMu    sync.Mutex
-	pingSeq   uint64
-	pingWait  map[uint64]chan error
+	pings     pingWaiters
 	keepalive *keepalive
 }
 
@@ -151,47 +121,30 @@ func newConn(rwc io.ReadWriteCloser, buffered []byte, subprotocol string, o *Opt
 		closeTimeout: DefaultCloseTimeout,
 		msgSem:       make(chan struct{}, 1),
 	}
-	if nc, ok := rwc.(net.Conn); ok {
-		c.nc = nc
-		switch nc.(type) {
-		case *net.TCPConn, *net.UnixConn:
-			c.vecw = true
-		}
-	}
-	if sc, ok := rwc.(syscall.Conn); ok && rawReadSupported {
-		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw = raw
-			c.rawFn = c.rawRead
-		}
-	}
+	c.nc, _ = rwc.(net.Conn)
+	c.in.init(rwc, buffered, c)
+	c.out.init(rwc, &c.in.ready, c)
 	c.mr.c = c
 	c.mw.c = c
-	if o != nil {
-		switch {
-		case o.ReadLimit > 0:
-			c.readLimit = o.ReadLimit
-		case o.ReadLimit < 0:
-			c.readLimit = -1
-		}
-		if o.WriteBufferSize > 0 {
-			c.wbufSize = max(o.WriteBufferSize, 2*maxServerHeaderSize)
-		}
-		if o.CloseTimeout > 0 {
-			c.closeTimeout = o.CloseTimeout
-		}
-		c.onPing = o.OnPing
-		c.onPong = o.OnPong
+	if o == nil {
+		o = &defaultOptions
 	}
-	if len(buffered) > 0 {
-		c.rbuf = getBuf(len(buffered))
-		if len(*c.rbuf) < len(buffered) {
-			b := make([]byte, len(buffered))
-			c.rbuf = &b
-		}
-		c.rend = copy(*c.rbuf, buffered)
+	switch {
+	case o.ReadLimit > 0:
+		c.readLimit = o.ReadLimit
+	case o.ReadLimit < 0:
+		c.readLimit = -1
 	}
-	if o != nil && o.PingInterval > 0 {
-		c.startKeepalive(o.PingInterval, o.PingTimeout)
+	if o.WriteBufferSize > 0 {
+		c.wbufSize = max(o.WriteBufferSize, 2*maxServerHeaderSize)
+	}
+	if o.CloseTimeout > 0 {
+		c.closeTimeout = o.CloseTimeout
+	}
+	c.onPing = o.OnPing
+	c.onPong = o.OnPong
+	if interval, timeout := o.keepalive(); interval > 0 {
+		c.startKeepalive(interval, timeout)
 	}
 	return c
 }
@@ -200,10 +153,9 @@ func newConn(rwc io.ReadWriteCloser, buffered []byte, subprotocol string, o *Opt
 // none was.
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
-// NetConn returns the underlying network connection, or nil when the
-// WebSocket runs over a transport that is not a net.Conn (an HTTP/2
-// stream). Reading or writing it directly corrupts the WebSocket stream; it
-// is there for addresses, socket options and the like.
+// NetConn returns the underlying network connection. Reading or writing it
+// directly corrupts the WebSocket stream; it is there for addresses, socket
+// options and the like.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // RemoteAddr returns the peer's network address, or nil when the transport
@@ -265,66 +217,6 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 		return d.SetWriteDeadline(t)
 	}
 	return errNoDeadlines
-}
-
-// shutdown closes the transport once, recording why. Reads and writes
-// blocked on it return; later ones return cause (or ErrClosed).
-func (c *Conn) shutdown(cause error) {
-	c.closeMu.Lock()
-	if c.closed {
-		c.closeMu.Unlock()
-		return
-	}
-	c.closed = true
-	if cause == nil {
-		cause = ErrClosed
-	}
-	c.closeCause = cause
-	if c.done != nil {
-		close(c.done)
-	}
-	c.closeMu.Unlock()
-	c.rwc.Close()
-	if c.keepalive != nil {
-		c.keepalive.stop()
-	}
-	c.pingMu.Lock()
-	for id, ch := range c.pingWait {
-		ch <- c.writeErr()
-		delete(c.pingWait, id)
-	}
-	c.pingMu.Unlock()
-}
-
-// cause returns why the transport was closed, or nil while it is open.
-func (c *Conn) cause() error {
-	c.closeMu.Lock()
-	defer c.closeMu.Unlock()
-	return c.closeCause
-}
-
-// Done returns a channel that is closed when the connection's transport has
-// closed, for whatever reason. Use it to stop work tied to the connection.
-func (c *Conn) Done() <-chan struct{} {
-	c.closeMu.Lock()
-	defer c.closeMu.Unlock()
-	if c.done == nil {
-		c.done = make(chan struct{})
-		if c.closed {
-			close(c.done)
-		}
-	}
-	return c.done
-}
-
-// CloseNow closes the connection at once, without the closing handshake:
-// for a peer that is gone or misbehaving. Prefer Close, which also sends
-// frames held back for coalescing (see WriteMessage); CloseNow discards
-// them, as closing a socket discards what the kernel has not sent. Later
-// reads and writes return ErrClosed.
-func (c *Conn) CloseNow() error {
-	c.shutdown(ErrClosed)
-	return nil
 }
 
 // watch arranges for the connection to be shut down if ctx ends before the

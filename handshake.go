@@ -3,105 +3,12 @@ package websocket
 import (
 	"crypto/sha1"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"path"
 	"strings"
 	"time"
 )
-
-// Options configure Upgrade and the Conn it returns. The zero value, like a
-// nil *Options, is a safe default for a public server: same-origin requests
-// only, no subprotocol, a 32 MiB read limit, no keepalive.
-type Options struct {
-	// Subprotocols lists the application protocols the server speaks, in
-	// its order of preference. The first one the client also offers is
-	// chosen and echoed in Sec-WebSocket-Protocol; Conn.Subprotocol reports
-	// it. If the client offers none of them, the connection goes ahead
-	// with none: check Subprotocol if one is required.
-	Subprotocols []string
-
-	// OriginPatterns lists the hosts, besides the request's own, whose
-	// pages may open a connection, matched against the host[:port] of the
-	// Origin header with path.Match, case-insensitively: "example.com",
-	// "*.example.com", "localhost:*". Browsers always send Origin, so this
-	// is what stops another site's page from opening a connection with the
-	// user's cookies (cross-site WebSocket hijacking). Requests without an
-	// Origin (not from a browser) are accepted.
-	OriginPatterns []string
-
-	// CheckOrigin, if set, replaces the origin check: it reports whether
-	// the request may go ahead. A refused request gets 403 Forbidden.
-	CheckOrigin func(r *http.Request) bool
-
-	// ReadLimit is the largest message, in bytes, the Conn reads; a larger
-	// one fails the connection with StatusMessageTooBig. Zero means
-	// DefaultReadLimit (32 MiB); a negative value means no limit.
-	ReadLimit int64
-
-	// WriteBufferSize is the size of the buffer a message Writer fills
-	// before it sends a fragment. Zero means DefaultWriteBufferSize
-	// (64 KiB). The buffer is borrowed from a pool only while a message is
-	// being written.
-	WriteBufferSize int
-
-	// PingInterval turns on keepalive: when nothing has arrived from the
-	// peer for this long, it is sent a ping, and if nothing arrives for
-	// PingTimeout after that, the connection is closed and reads return
-	// ErrKeepalive. A dead peer is detected within
-	// 2*PingInterval + PingTimeout. Zero turns keepalive off.
-	PingInterval time.Duration
-	// PingTimeout is how long keepalive waits for an answer to a ping.
-	// Zero means PingInterval.
-	PingTimeout time.Duration
-
-	// HandshakeTimeout bounds writing the 101 response, so a client that
-	// does not read cannot hold Upgrade. Zero means 10 seconds. The request
-	// itself is read by net/http before Upgrade runs: bound it with
-	// http.Server.ReadHeaderTimeout, which is what cuts off a client that
-	// trickles its headers.
-	HandshakeTimeout time.Duration
-
-	// CloseTimeout bounds the closing handshake: how long Close, or a
-	// failing connection, waits for the peer's Close frame before closing
-	// the transport regardless. Zero means DefaultCloseTimeout (5s).
-	CloseTimeout time.Duration
-
-	// Compression, if set, accepts permessage-deflate (RFC 7692) from
-	// clients that offer it, as browsers do. It is off by default: it
-	// costs CPU on every message and memory on every connection, gains
-	// nothing on binary or already-compressed data, and compressing
-	// secrets next to attacker-chosen text can leak them (as CRIME and
-	// BREACH did for TLS and HTTP). See CompressionOptions.
-	Compression *CompressionOptions
-
-	// OnPing, if set, is called with the payload of each ping from the
-	// peer, before the pong is sent. OnPong is called with each pong's.
-	// They run on the reading goroutine and must not keep the slice.
-	OnPing func(payload []byte)
-	OnPong func(payload []byte)
-}
-
-// ErrBadHandshake is matched, with errors.Is, by every error Upgrade
-// returns for a request that is not an acceptable WebSocket handshake.
-var ErrBadHandshake = errors.New("websocket: bad handshake")
-
-// A HandshakeError is what Upgrade returns for a request it refused, after
-// it wrote the answer: Status is the HTTP status sent, Reason the one-line
-// explanation in its body.
-type HandshakeError struct {
-	Status int
-	Reason string
-}
-
-// Error returns the reason the request was refused.
-func (e *HandshakeError) Error() string {
-	return "websocket: bad handshake: " + e.Reason
-}
-
-// Is makes errors.Is(err, ErrBadHandshake) hold for every HandshakeError.
-func (e *HandshakeError) Is(target error) bool { return target == ErrBadHandshake }
 
 const defaultHandshakeTimeout = 10 * time.Second
 
@@ -171,6 +78,8 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 	}
 	key, err := checkHandshake(w, r, opts)
 	if err != nil {
+		he := err.(*HandshakeError)
+		opts.logf("websocket: refused %s %s from %s with %d: %s", r.Method, r.URL.RequestURI(), r.RemoteAddr, he.Status, he.Reason)
 		return nil, err
 	}
 	subprotocol := chooseSubprotocol(r, opts.Subprotocols)
@@ -233,18 +142,21 @@ func checkHandshake(w http.ResponseWriter, r *http.Request, opts *Options) (stri
 	if !headerHasToken(r.Header, "Connection", "upgrade") {
 		return "", refuse(w, http.StatusBadRequest, "the Connection header does not hold upgrade")
 	}
-	if headerValue(r.Header, "Sec-Websocket-Version") != "13" {
+	// RFC 6455 §11.3.1 and §11.3.5: the key and the version may appear
+	// only once in a request. Taking the first of several would let two
+	// parsers (a proxy's and ours) disagree about the handshake.
+	if v := r.Header["Sec-Websocket-Version"]; len(v) != 1 || v[0] != "13" {
 		w.Header().Set("Sec-WebSocket-Version", "13")
-		return "", refuse(w, http.StatusUpgradeRequired, "Sec-WebSocket-Version must be 13")
+		return "", refuse(w, http.StatusUpgradeRequired, "Sec-WebSocket-Version must be 13, once")
 	}
-	key := headerValue(r.Header, "Sec-Websocket-Key")
-	if !validKey(key) {
-		return "", refuse(w, http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64")
+	keys := r.Header["Sec-Websocket-Key"]
+	if len(keys) != 1 || !validKey(keys[0]) {
+		return "", refuse(w, http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64, once")
 	}
-	if !originAllowed(r, opts) {
-		return "", refuse(w, http.StatusForbidden, "the request's Origin is not allowed")
+	if reason := refuseOrigin(r, opts); reason != "" {
+		return "", refuse(w, http.StatusForbidden, reason)
 	}
-	return key, nil
+	return keys[0], nil
 }
 
 // validKey reports whether key is the base64 encoding of exactly 16 bytes.
@@ -271,27 +183,64 @@ func refuse(w http.ResponseWriter, status int, reason string) error {
 	return &HandshakeError{Status: status, Reason: reason}
 }
 
-// originAllowed applies the origin policy: the caller's CheckOrigin if set;
-// otherwise requests without Origin, those from the request's own host, and
-// those matching OriginPatterns.
-func originAllowed(r *http.Request, opts *Options) bool {
+// refuseOrigin applies the origin policy and returns why the request is
+// refused, or "" when it may go ahead: the caller's CheckOrigin if set;
+// otherwise requests without Origin, those from the request's own host (or
+// the proxy's X-Forwarded-Host, if trusted), and those matching
+// OriginPatterns. The reason names what would allow the origin, since a
+// refusal behind a misconfigured proxy is otherwise hard to explain.
+func refuseOrigin(r *http.Request, opts *Options) string {
 	if opts.CheckOrigin != nil {
-		return opts.CheckOrigin(r)
+		if opts.CheckOrigin(r) {
+			return ""
+		}
+		return "the origin was refused by Options.CheckOrigin"
 	}
 	origin := headerValue(r.Header, "Origin")
 	if origin == "" {
-		return true
+		return ""
 	}
 	host, ok := originHost(origin)
 	if !ok {
-		return false
+		return fmt.Sprintf("the Origin %q is not scheme://host[:port]", origin)
 	}
 	if strings.EqualFold(host, r.Host) {
-		return true
+		return ""
 	}
+	forwarded := ""
+	if opts.TrustForwardedHost {
+		forwarded = headerValue(r.Header, "X-Forwarded-Host")
+		// A proxy chain appends; the first is the one the browser used.
+		forwarded, _, _ = strings.Cut(forwarded, ",")
+		forwarded = strings.TrimSpace(forwarded)
+		if forwarded != "" && strings.EqualFold(host, forwarded) {
+			return ""
+		}
+	}
+	if matchOrigin(opts.OriginPatterns, host) {
+		return ""
+	}
+	own := fmt.Sprintf("the request's Host %q", r.Host)
+	if forwarded != "" {
+		own += fmt.Sprintf(" or X-Forwarded-Host %q", forwarded)
+	}
+	return fmt.Sprintf("the Origin %q is not allowed: its host %q is not %s and matches no Options.OriginPatterns "+
+		"(behind a reverse proxy, forward the Host header with its port, or add %q to OriginPatterns)",
+		origin, host, own, host)
+}
+
+// matchOrigin reports whether host matches one of the patterns, with
+// path.Match and case-insensitively. Brackets are taken literally, so an
+// IPv6 host such as "[::1]:8080" can be named: path.Match would read them
+// as a character class.
+func matchOrigin(patterns []string, host string) bool {
 	host = strings.ToLower(host)
-	for _, pattern := range opts.OriginPatterns {
-		if ok, _ := path.Match(strings.ToLower(pattern), host); ok {
+	for _, pattern := range patterns {
+		pattern = strings.ToLower(pattern)
+		if strings.ContainsAny(pattern, "[]") {
+			pattern = strings.NewReplacer("[", `\[`, "]", `\]`).Replace(pattern)
+		}
+		if ok, _ := path.Match(pattern, host); ok {
 			return true
 		}
 	}
@@ -319,9 +268,6 @@ func headerValue(h http.Header, canonicalKey string) string {
 	}
 	return ""
 }
-
-// defaultOptions stands in for a nil *Options. It is never written.
-var defaultOptions Options
 
 // chooseSubprotocol returns the first of the server's subprotocols that the
 // client offered, or "".

@@ -103,25 +103,43 @@ func TestOriginPolicy(t *testing.T) {
 		origin string
 		opts   Options
 		ok     bool
+		xfh    string // X-Forwarded-Host
 	}{
-		{"", Options{}, true},
-		{"http://example.com", Options{}, true},
-		{"https://EXAMPLE.com", Options{}, true},
-		{"http://example.com:8080", Options{}, false},
-		{"http://evil.com", Options{}, false},
-		{"null", Options{}, false},
-		{"https://app.example.org", Options{OriginPatterns: []string{"*.example.org"}}, true},
-		{"https://example.org", Options{OriginPatterns: []string{"*.example.org"}}, false},
-		{"http://localhost:3000", Options{OriginPatterns: []string{"localhost:*"}}, true},
-		{"http://evil.com", Options{CheckOrigin: func(*http.Request) bool { return true }}, true},
-		{"http://example.com", Options{CheckOrigin: func(*http.Request) bool { return false }}, false},
+		{"", Options{}, true, ""},
+		{"http://example.com", Options{}, true, ""},
+		{"https://EXAMPLE.com", Options{}, true, ""},
+		{"http://example.com:8080", Options{}, false, ""},
+		{"http://evil.com", Options{}, false, ""},
+		{"null", Options{}, false, ""},
+		{"https://app.example.org", Options{OriginPatterns: []string{"*.example.org"}}, true, ""},
+		{"https://example.org", Options{OriginPatterns: []string{"*.example.org"}}, false, ""},
+		{"http://localhost:3000", Options{OriginPatterns: []string{"localhost:*"}}, true, ""},
+		{"http://evil.com", Options{CheckOrigin: func(*http.Request) bool { return true }}, true, ""},
+		{"http://example.com", Options{CheckOrigin: func(*http.Request) bool { return false }}, false, ""},
+		// IPv6 literals: brackets are literal, not a character class.
+		{"http://[::1]:8080", Options{OriginPatterns: []string{"[::1]:8080"}}, true, ""},
+		{"http://[::1]:8080", Options{OriginPatterns: []string{"[::1]:*"}}, true, ""},
+		{"http://[::2]:8080", Options{OriginPatterns: []string{"[::1]:*"}}, false, ""},
+		{"http://:", Options{OriginPatterns: []string{"[:]:"}}, false, ""},
+		// X-Forwarded-Host counts only when the operator trusts it.
+		{"http://example.com:8080", Options{}, false, "example.com:8080"},
+		{"http://example.com:8080", Options{TrustForwardedHost: true}, true, "example.com:8080"},
+		{"http://example.com:8080", Options{TrustForwardedHost: true}, true, "example.com:8080, proxy.internal"},
+		{"http://evil.com", Options{TrustForwardedHost: true}, false, "example.com:8080"},
 	} {
 		r := validRequest()
 		if tc.origin != "" {
 			r.Header.Set("Origin", tc.origin)
 		}
-		if got := originAllowed(r, &tc.opts); got != tc.ok {
-			t.Errorf("origin %q with %v patterns: got %v", tc.origin, tc.opts.OriginPatterns, got)
+		if tc.xfh != "" {
+			r.Header.Set("X-Forwarded-Host", tc.xfh)
+		}
+		reason := refuseOrigin(r, &tc.opts)
+		if got := reason == ""; got != tc.ok {
+			t.Errorf("origin %q with %v patterns, X-Forwarded-Host %q: allowed %v (%s)", tc.origin, tc.opts.OriginPatterns, tc.xfh, got, reason)
+		}
+		if !tc.ok && tc.opts.CheckOrigin == nil && tc.origin != "null" && !strings.Contains(reason, tc.origin) {
+			t.Errorf("refusal of %q does not name the origin: %s", tc.origin, reason)
 		}
 	}
 }

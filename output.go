@@ -1,11 +1,14 @@
 package websocket
 
 import (
+	"io"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Output: every frame leaves through emit, under wmu.
+// Output: every frame leaves through output.emit, with output.mu held.
 //
 // A frame written while the reader still has unread input in its buffer is
 // held back (coalesced) and sent with the frames that follow it, in one
@@ -14,12 +17,13 @@ import (
 // replies in one write per batch instead of one per message, which is most
 // of the cost of small messages. Held-back frames are sent:
 //
-//   - before the reader reads from the transport (fill, readDirect);
+//   - before the reader reads from the transport (input.fill, readDirect);
 //   - with the next frame that is not held back, in the same write;
 //   - when they would pass coalesceMax bytes;
 //   - within coalesceDelay in any case, by a timer, for a reader that does
 //     not come back soon (a handler busy with something else);
-//   - before a Close frame, which is never held back.
+//   - before a Close frame, which is never held back;
+//   - when the connection ends, if the socket takes them at once.
 //
 // Nothing is held back while the read buffer is empty, so a request-reply
 // exchange, or a connection that only writes, sees no delay at all.
@@ -28,114 +32,135 @@ const (
 	// coalesceMax bounds the bytes held back: past it, a batch gains
 	// nothing from being bigger.
 	coalesceMax = 64 << 10
-	// coalesceDelay is the longest a frame is held back.
-	coalesceDelay = time.Millisecond
 	// writevThreshold is the size from which frame parts go out in one
 	// writev rather than copied together into one buffer: past it, the
 	// copy costs more than the extra iovecs.
 	writevThreshold = 2 << 10
+	// maxWriteChunk is the most handed to the transport in one call. A
+	// large frame goes out in pieces of this size so that keepalive can
+	// see a long write make progress (see keepalive.tick); it is just over
+	// 1 MiB so that a 1 MiB message and its header still leave in one.
+	maxWriteChunk = 1<<20 + maxHeaderSize
 )
 
-// emit writes the frame made of head and tail (tail may be empty), or holds
-// it back when coalesce allows and the reader has more input waiting. The
-// caller holds wmu.
-func (c *Conn) emit(head, tail []byte, coalesce bool) error {
-	n := len(head) + len(tail)
-	if coalesce && c.inputReady.Load() && c.pendN+n <= coalesceMax {
-		c.hold(head, tail)
-		return nil
-	}
-	var pend []byte
-	if c.pendN > 0 {
-		pend = (*c.pend)[:c.pendN]
-	}
-	err := c.send(pend, head, tail)
-	c.dropPending()
-	return c.wrote(err)
+// coalesceDelay is the longest a frame is held back. Tests raise it to
+// take the timer out of what they check.
+var coalesceDelay = time.Millisecond
+
+// output is the write side's path to the transport.
+//
+// Invariants, under mu: held holds heldN bytes of whole frames, in order,
+// not yet written, and is nil when heldN is 0; holding is heldN > 0,
+// published for goroutines that do not hold mu; once closeWritten, no
+// frame but the Close itself has gone out after it.
+type output struct {
+	mu sync.Mutex // held for each frame, so frames never interleave
+
+	w          io.Writer
+	vecw       bool         // w writes net.Buffers with a single writev
+	inputReady *atomic.Bool // the reader has unread input: coalesce
+	owner      beforeReader // flushes held frames when the timer fires
+
+	held    *[]byte
+	heldN   int
+	holding atomic.Bool
+	timer   *time.Timer
+	vec     *vectors // for writev; made on the first large write
+
+	closeWritten bool
+	// scratch is where headers and control frames are built; it is free
+	// whenever mu is, since emit sends or copies what it is given.
+	scratch [2 + maxControlPayload]byte
+
+	sent atomic.Uint64 // bytes handed to w, for keepalive
 }
 
-// emitOpen emits a frame that may go out only while no Close has been sent:
-// every frame but the Close itself. The caller holds wmu.
-func (c *Conn) emitOpen(head, tail []byte) error {
-	if c.closeSent {
-		return c.writeErr()
+// init sets the output up over w.
+func (o *output) init(w io.Writer, inputReady *atomic.Bool, owner beforeReader) {
+	o.w = w
+	o.inputReady = inputReady
+	o.owner = owner
+	o.vecw = isSocket(w)
+}
+
+// emit writes the frame made of head and tail (tail may be empty), or holds
+// it back when coalesce allows and the reader has more input waiting. What
+// was held back goes first. The caller holds mu.
+func (o *output) emit(head, tail []byte, coalesce bool) error {
+	n := len(head) + len(tail)
+	if coalesce && o.inputReady.Load() && o.heldN+n <= coalesceMax {
+		o.hold(head, tail)
+		return nil
 	}
-	return c.emit(head, tail, true)
+	var held []byte
+	if o.heldN > 0 {
+		held = (*o.held)[:o.heldN]
+	}
+	err := o.send(held, head, tail)
+	o.dropHeld()
+	return err
 }
 
 // hold appends a frame to the held-back bytes.
-func (c *Conn) hold(head, tail []byte) {
+func (o *output) hold(head, tail []byte) {
 	// Start small (most held frames are small replies and pongs) and move
 	// to a bigger buffer only when the batch outgrows this one.
-	if need := c.pendN + len(head) + len(tail); c.pend == nil || need > len(*c.pend) {
+	if need := o.heldN + len(head) + len(tail); o.held == nil || need > len(*o.held) {
 		bigger := getBuf(need)
-		if c.pend != nil {
-			copy(*bigger, (*c.pend)[:c.pendN])
-			putBuf(c.pend)
+		if o.held != nil {
+			copy(*bigger, (*o.held)[:o.heldN])
+			putBuf(o.held)
 		}
-		c.pend = bigger
+		o.held = bigger
 	}
-	if c.pendN == 0 {
-		c.pending.Store(true)
-		if c.pendTimer == nil {
-			c.pendTimer = time.AfterFunc(coalesceDelay, c.flushPending)
+	if o.heldN == 0 {
+		o.holding.Store(true)
+		if o.timer == nil {
+			o.timer = time.AfterFunc(coalesceDelay, o.owner.beforeRead)
 		} else {
-			c.pendTimer.Reset(coalesceDelay)
+			o.timer.Reset(coalesceDelay)
 		}
 	}
-	c.pendN += copy((*c.pend)[c.pendN:], head)
-	c.pendN += copy((*c.pend)[c.pendN:], tail)
+	o.heldN += copy((*o.held)[o.heldN:], head)
+	o.heldN += copy((*o.held)[o.heldN:], tail)
 }
 
-// dropPending forgets the held-back bytes once they are sent (or cannot
-// be) and gives their buffer back.
-func (c *Conn) dropPending() {
-	if c.pend == nil {
+// dropHeld forgets the held-back bytes once they are sent (or cannot be)
+// and gives their buffer back.
+func (o *output) dropHeld() {
+	if o.held == nil {
 		return
 	}
-	putBuf(c.pend)
-	c.pend, c.pendN = nil, 0
-	c.pending.Store(false)
+	putBuf(o.held)
+	o.held, o.heldN = nil, 0
+	o.holding.Store(false)
 }
 
-// flushPending sends what is held back. The reader calls it before it reads
-// from the transport, and the timer when a reader is slow to come back.
-func (c *Conn) flushPending() {
-	if !c.pending.Load() {
-		return
+// flushHeld sends what is held back. The caller holds mu.
+func (o *output) flushHeld() error {
+	if o.heldN == 0 {
+		return nil
 	}
-	c.wmu.Lock()
-	if c.pendN > 0 {
-		err := c.send((*c.pend)[:c.pendN], nil, nil)
-		c.dropPending()
-		c.wrote(err)
-	}
-	c.wmu.Unlock()
+	err := o.send((*o.held)[:o.heldN], nil, nil)
+	o.dropHeld()
+	return err
 }
 
 // send writes a, b and d in order: a part that stands alone goes out as it
 // is; several go out in one writev when the transport takes one and they
 // are large enough for it to pay, and are otherwise copied together.
-func (c *Conn) send(a, b, d []byte) error {
+func (o *output) send(a, b, d []byte) error {
 	total := len(a) + len(b) + len(d)
 	switch total {
 	case len(a):
-		return c.write(a)
+		return o.write(a)
 	case len(b):
-		return c.write(b)
+		return o.write(b)
 	case len(d):
-		return c.write(d)
+		return o.write(d)
 	}
-	if c.vecw && total >= writevThreshold {
-		if c.vec == nil {
-			c.vec = new(vectors)
-		}
-		v := c.vec
-		v.parts = [3][]byte{a, b, d}
-		v.bufs = v.parts[:]
-		_, err := v.bufs.WriteTo(c.rwc)
-		v.parts = [3][]byte{} // do not keep the callers' memory alive
-		return err
+	if o.vecw && total >= writevThreshold {
+		return o.writev(a, b, d)
 	}
 	bp := getBuf(total)
 	defer putBuf(bp)
@@ -147,22 +172,70 @@ func (c *Conn) send(a, b, d []byte) error {
 			n += k
 			p = p[k:]
 			if n == len(buf) {
-				if err := c.write(buf); err != nil {
+				if err := o.write(buf); err != nil {
 					return err
 				}
 				n = 0
 			}
 		}
 	}
-	return c.write(buf[:n])
+	return o.write(buf[:n])
 }
 
-func (c *Conn) write(p []byte) error {
-	if len(p) == 0 {
-		return nil
+// write hands p to the transport, in pieces of at most maxWriteChunk.
+func (o *output) write(p []byte) error {
+	for len(p) > 0 {
+		n, err := o.w.Write(p[:min(len(p), maxWriteChunk)])
+		o.sent.Add(uint64(n))
+		if err != nil {
+			return err
+		}
+		p = p[n:]
 	}
-	_, err := c.rwc.Write(p)
-	return err
+	return nil
+}
+
+// writev hands a, b and d to the transport with writev, at most
+// maxWriteChunk bytes per call.
+func (o *output) writev(a, b, d []byte) error {
+	if o.vec == nil {
+		o.vec = new(vectors)
+	}
+	v := o.vec
+	defer clear(v.parts[:]) // do not keep the callers' memory alive
+	parts := [3][]byte{a, b, d}
+	i := 0
+	for {
+		for i < len(parts) && len(parts[i]) == 0 {
+			i++
+		}
+		if i == len(parts) {
+			return nil
+		}
+		v.bufs = v.parts[:0]
+		room := maxWriteChunk
+		for _, p := range parts[i:] {
+			if room == 0 {
+				break
+			}
+			p = p[:min(len(p), room)]
+			room -= len(p)
+			v.bufs = append(v.bufs, p)
+		}
+		n, err := v.bufs.WriteTo(o.w)
+		o.sent.Add(uint64(n))
+		if err != nil {
+			return err
+		}
+		for n > 0 {
+			k := min(n, int64(len(parts[i])))
+			parts[i] = parts[i][k:]
+			n -= k
+			if len(parts[i]) == 0 {
+				i++
+			}
+		}
+	}
 }
 
 // vectors is the scratch for a writev: net.Buffers consumes the slice it is

@@ -2,44 +2,66 @@ package websocket
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// Ping sends a ping and waits for the peer's pong to it, or for ctx to end.
-// It measures that the peer is alive and answering, end to end; time it to
-// get the round trip. The pong is read by the connection's read loop, so a
-// goroutine must be reading for Ping to return nil.
+// Ping sends a ping and waits for the peer's pong to it, for ctx to end, or
+// for the connection to end, whichever comes first. It measures that the
+// peer is alive and answering, end to end; time it to get the round trip.
+// The pong is read by the connection's read loop, so a goroutine must be
+// reading for Ping to return nil.
 //
-// For a connection that should close itself when its peer stops answering,
-// set Options.PingInterval instead of calling Ping in a loop.
+// Keepalive (Options.PingInterval) already pings quiet peers and drops
+// those that stop answering; Ping is for a program that wants the round
+// trip itself.
 func (c *Conn) Ping(ctx context.Context) error {
-	ch := make(chan error, 1)
-	c.pingMu.Lock()
-	c.pingSeq++
-	id := c.pingSeq
-	if c.pingWait == nil {
-		c.pingWait = make(map[uint64]chan error)
-	}
-	c.pingWait[id] = ch
-	c.pingMu.Unlock()
-
+	id, ch := c.pings.add()
+	defer c.pings.remove(id)
 	var p [8]byte
 	binary.BigEndian.PutUint64(p[:], id)
-	err := c.writeControl(opPing, p[:])
-	if err == nil {
-		select {
-		case err = <-ch:
-		case <-ctx.Done():
-			err = fmt.Errorf("websocket: waiting for pong: %w", context.Cause(ctx))
-		}
+	if err := c.writeControl(opPing, p[:]); err != nil {
+		return err
 	}
-	c.pingMu.Lock()
-	delete(c.pingWait, id)
-	c.pingMu.Unlock()
-	return err
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("websocket: waiting for pong: %w", context.Cause(ctx))
+	case <-c.Done():
+		return c.writeErr()
+	}
+}
+
+// pingWaiters are the Pings waiting for their pongs, by payload.
+type pingWaiters struct {
+	mu   sync.Mutex
+	seq  uint64
+	wait map[uint64]chan struct{}
+}
+
+func (w *pingWaiters) add() (uint64, chan struct{}) {
+	ch := make(chan struct{}, 1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seq++
+	if w.wait == nil {
+		w.wait = make(map[uint64]chan struct{})
+	}
+	w.wait[w.seq] = ch
+	return w.seq, ch
+}
+
+func (w *pingWaiters) remove(id uint64) {
+	w.mu.Lock()
+	delete(w.wait, id)
+	w.mu.Unlock()
 }
 
 // pongReceived wakes the Ping waiting for this pong. Pongs that answer no
@@ -49,73 +71,172 @@ func (c *Conn) pongReceived(p []byte) {
 		return
 	}
 	id := binary.BigEndian.Uint64(p)
-	c.pingMu.Lock()
-	if ch, ok := c.pingWait[id]; ok {
-		ch <- nil
-		delete(c.pingWait, id)
+	c.pings.mu.Lock()
+	if ch, ok := c.pings.wait[id]; ok {
+		ch <- struct{}{}
+		delete(c.pings.wait, id)
 	}
-	c.pingMu.Unlock()
+	c.pings.mu.Unlock()
 }
 
-// keepalive pings a peer that has gone quiet and drops it if it stays quiet.
-// It is a timer, not a goroutine: an idle connection with keepalive costs a
-// timer.
+// keepalive pings a peer that has gone quiet and drops it if it stays
+// quiet. It is a timer, not a goroutine: an idle connection with keepalive
+// costs a timer.
+//
+// "Quiet" means nothing arrived from the peer at all, whether or not the
+// application has read it: the evidence is the bytes the reader took from
+// the transport plus those waiting in the socket's receive queue (see
+// look), so a handler busy for a while with its own work does not get a
+// live peer dropped. The timeout runs from the moment a ping actually
+// went out: when the tick finds a write holding the output, the ping falls
+// due and that writer sends it as soon as its frame is out (Conn.unlockOut).
+// A write that holds the output for a whole timeout is given more time as
+// long as it makes progress (the socket takes its bytes, which it does only
+// as the peer acknowledges them); one that is stuck while the peer sends
+// nothing means a peer that is gone, and is dropped too.
 type keepalive struct {
 	c        *Conn
 	interval time.Duration
 	timeout  time.Duration
+	sock     syscall.RawConn // the socket under the transport, for look; or nil
+	due      atomic.Bool     // a ping waits for the output; see Conn.unlockOut
 
 	mu       sync.Mutex
 	timer    *time.Timer
-	seen     uint64 // c.frames when last looked at
-	pinged   bool   // a ping is out and nothing has arrived since
+	phase    keepalivePhase
+	seen     uint64 // look() when last looked at
+	sent     uint64 // c.out.sent when last looked at, in phase pingDue
 	finished bool
 }
 
+type keepalivePhase uint8
+
+const (
+	watching keepalivePhase = iota // waiting to see if the peer stays quiet for an interval
+	pingDue                        // a ping waits for the output to be free
+	pinged                         // a ping went out; waiting for anything from the peer
+)
+
 func (c *Conn) startKeepalive(interval, timeout time.Duration) {
-	if timeout <= 0 {
-		timeout = interval
-	}
-	k := &keepalive{c: c, interval: interval, timeout: timeout}
+	k := &keepalive{c: c, interval: interval, timeout: timeout, sock: socketOf(c.rwc)}
 	k.mu.Lock()
+	k.seen = k.look()
 	k.timer = time.AfterFunc(interval, k.tick)
 	k.mu.Unlock()
 	c.keepalive = k
 }
 
-// tick runs when the timer fires. Any frame from the peer since the last
-// tick shows it is alive; otherwise it gets a ping, and if a whole timeout
-// passes with nothing at all, the connection is dropped: a peer that does
-// not answer cannot take part in a closing handshake either.
+// socketOf finds the socket under a transport, through TLS and wrappers
+// that expose their connection, for a look at its receive queue.
+func socketOf(t any) syscall.RawConn {
+	for range 4 {
+		switch v := t.(type) {
+		case *tls.Conn:
+			t = v.NetConn()
+			continue
+		case syscall.Conn:
+			raw, err := v.SyscallConn()
+			if err != nil {
+				return nil
+			}
+			return raw
+		case interface{ NetConn() net.Conn }:
+			t = v.NetConn()
+			continue
+		}
+		return nil
+	}
+	return nil
+}
+
+// look returns a count that grows whenever bytes arrive from the peer,
+// read or not: the bytes the reader took from the transport plus those
+// waiting in the socket's receive queue. (Under TLS the two are counted in
+// different units, so it may also move when the application reads; that
+// only ever keeps a connection, never drops one.)
+func (k *keepalive) look() uint64 {
+	n := k.c.in.received.Load()
+	if k.sock != nil {
+		n += uint64(receiveQueued(k.sock))
+	}
+	return n
+}
+
+// tick runs when the timer fires.
 func (k *keepalive) tick() {
 	k.mu.Lock()
 	if k.finished {
 		k.mu.Unlock()
 		return
 	}
-	if n := k.c.frames.Load(); n != k.seen {
-		k.seen, k.pinged = n, false
+	if now := k.look(); now != k.seen {
+		// The peer is alive: watch for another interval.
+		k.seen, k.phase = now, watching
+		k.due.Store(false)
 		k.timer.Reset(k.interval)
 		k.mu.Unlock()
 		return
 	}
-	if k.pinged {
+	switch k.phase {
+	case watching:
+		// Quiet for a whole interval: ping.
+		k.phase = pingDue
+		k.sent = k.c.out.sent.Load()
+		k.timer.Reset(k.timeout)
 		k.mu.Unlock()
-		k.c.shutdown(ErrKeepalive)
+		k.requestPing()
+		return
+	case pingDue:
+		// The output has been busy for a whole timeout.
+		if sent := k.c.out.sent.Load(); sent != k.sent {
+			k.sent = sent // a long write, moving: give it more time
+			k.timer.Reset(k.timeout)
+			k.mu.Unlock()
+			k.requestPing()
+			return
+		}
+	}
+	// Pinged and nothing came back, or a write stuck on a silent peer.
+	k.mu.Unlock()
+	k.c.shutdown(ErrKeepalive)
+}
+
+// requestPing marks a ping due and sends it now if the output is free;
+// otherwise the writer holding the output sends it when it lets go.
+func (k *keepalive) requestPing() {
+	k.due.Store(true)
+	if k.c.out.mu.TryLock() {
+		k.c.unlockOut()
+	}
+}
+
+// sendDue writes the ping that fell due, if one did. The caller holds
+// c.out.mu.
+func (k *keepalive) sendDue() {
+	if !k.due.CompareAndSwap(true, false) {
 		return
 	}
-	k.pinged = true
-	k.timer.Reset(k.timeout)
-	k.mu.Unlock()
-
-	// Skip the ping if a write holds the connection: if that write is stuck
-	// on a dead peer, the next tick drops the connection and frees it.
 	c := k.c
-	if c.wmu.TryLock() {
-		putServerHeader(c.ctrlOut[:2], true, 0, opPing, 0)
-		c.emitOpen(c.ctrlOut[:2], nil)
-		c.wmu.Unlock()
+	if !c.canWrite() || c.out.closeWritten {
+		return // closing: the close timeout bounds what is left
 	}
+	b := c.out.scratch[:2]
+	putServerHeader(b, true, 0, opPing, 0)
+	// What has arrived is counted before the ping goes out: the answer
+	// may be back before this goroutine looks again.
+	before := k.look()
+	// Not held back for coalescing: the timeout starts now.
+	if err := c.out.emit(b, nil, false); err != nil {
+		c.wrote(err)
+		return
+	}
+	k.mu.Lock()
+	if !k.finished && k.phase == pingDue {
+		k.phase = pinged
+		k.seen = before
+		k.timer.Reset(k.timeout)
+	}
+	k.mu.Unlock()
 }
 
 func (k *keepalive) stop() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -67,11 +68,14 @@ func (c *Conn) read(ctx context.Context, buf []byte, whole bool) (MessageType, [
 	if err == nil && whole {
 		buf, err = c.readWhole(buf)
 	}
-	if stop != nil {
-		stop()
+	if stop != nil && !stop() && err != nil {
+		// ctx ended the read, and the connection with it: say so rather
+		// than report the closed transport.
+		err = c.ctxEnded(ctx)
+		c.readErr = err
 	}
 	if err != nil {
-		return 0, buf, c.ctxError(ctx, err)
+		return 0, buf, err
 	}
 	if c.msgText {
 		return MessageText, buf, nil
@@ -140,7 +144,7 @@ func (c *Conn) acquireRead() error {
 	if c.reading.CompareAndSwap(false, true) {
 		return nil
 	}
-	if !c.closing.Load() {
+	if c.state() == stateOpen {
 		return ErrConcurrentRead
 	}
 	// Close is reading the peer's answer. Its outcome, bounded by the
@@ -152,25 +156,16 @@ func (c *Conn) acquireRead() error {
 	return ErrClosed
 }
 
-// ctxError reports a read or write that failed because ctx ended as the
-// context's error, which says more than the closed connection it caused.
-func (c *Conn) ctxError(ctx context.Context, err error) error {
-	if ctxErr := context.Cause(ctx); ctxErr != nil && c.cause() == ctxErr {
-		return fmt.Errorf("websocket: %w", ctxErr)
-	}
-	return err
-}
-
 // awaitInput waits for the next bytes from the peer when a new message is
 // wanted and none are buffered. Most of a connection's life is spent here,
 // so it waits from as shallow a stack as it can: the runtime shrinks the
 // stacks of goroutines that use little of them, and an idle connection's
 // goroutine then costs 2 KiB instead of 4.
 func (c *Conn) awaitInput() error {
-	if c.rpos < c.rend || c.msgOpen || c.frame.length > 0 {
+	if c.in.pos < c.in.end || c.msgOpen || c.frame.length > 0 {
 		return nil
 	}
-	if err := c.fill(); err != nil {
+	if err := c.in.fill(); err != nil {
 		return c.readFailed(err)
 	}
 	return nil
@@ -179,7 +174,7 @@ func (c *Conn) awaitInput() error {
 // beginMessage discards what is left of the previous message and reads up to
 // the first frame of the next one.
 func (c *Conn) beginMessage() error {
-	if c.msgCompressed && c.deflate.fr != nil {
+	if c.msgCompressed && !c.deflate.ended {
 		if err := c.discardCompressed(); err != nil {
 			return err
 		}
@@ -194,7 +189,7 @@ func (c *Conn) beginMessage() error {
 func (c *Conn) skipFrames() error {
 	for c.msgOpen || c.frame.length > 0 {
 		if c.frame.length > 0 {
-			if err := c.skip(c.frame.length); err != nil {
+			if err := c.in.skip(c.frame.length); err != nil {
 				return c.readFailed(err)
 			}
 			c.frame.length = 0
@@ -209,9 +204,10 @@ func (c *Conn) skipFrames() error {
 }
 
 // discardCompressed inflates the rest of a compressed message the caller
-// left unread, when the client keeps its compression context: the next
-// message may refer to this one's bytes, so they must pass through the
-// history. Otherwise the inflater is simply given back.
+// left unread, or did not read at all, when the client keeps its
+// compression context: the next message may refer to this one's bytes, so
+// they must pass through the history. Otherwise the inflater is simply
+// given back.
 func (c *Conn) discardCompressed() error {
 	d := c.deflate
 	if !d.clientTakeover {
@@ -271,22 +267,22 @@ func (c *Conn) readFrames(p []byte) (int, error) {
 	p = p[:min(int64(len(p)), c.frame.length)]
 	var n int
 	switch {
-	case c.rpos < c.rend:
-		n = copy(p, (*c.rbuf)[c.rpos:c.rend])
-		c.consume(n)
+	case c.in.pos < c.in.end:
+		n = copy(p, c.in.buffered())
+		c.in.consume(n)
 	case len(p) >= readBufSize:
 		// Large reads skip the read buffer: the payload lands where the
 		// caller wants it and is unmasked there.
 		var err error
-		if n, err = c.readDirect(p); err != nil {
+		if n, err = c.in.readDirect(p); err != nil {
 			return 0, c.readFailed(err)
 		}
 	default:
-		if err := c.fill(); err != nil {
+		if err := c.in.fill(); err != nil {
 			return 0, c.readFailed(err)
 		}
-		n = copy(p, (*c.rbuf)[c.rpos:c.rend])
-		c.consume(n)
+		n = copy(p, c.in.buffered())
+		c.in.consume(n)
 	}
 	c.frame.key = mask(c.frame.key, p[:n])
 	c.frame.length -= int64(n)
@@ -352,9 +348,6 @@ func (c *Conn) readHeader() (header, error) {
 	case bad != nil:
 		return header{}, c.fail(bad)
 	}
-	if c.keepalive != nil {
-		c.frames.Add(1)
-	}
 	// Until the frame is accepted, its payload is what a failure must skip
 	// to find the peer's next frame.
 	c.frame = header{length: h.length}
@@ -380,15 +373,15 @@ func (c *Conn) readHeader() (header, error) {
 // it: a transport failure comes back as ioErr, a header malformed on its
 // own terms (see parseHeader) as bad, and not consumed.
 func (c *Conn) nextHeader() (h header, ioErr, bad error) {
-	if ioErr = c.ensure(2); ioErr != nil {
+	if ioErr = c.in.ensure(2); ioErr != nil {
 		return
 	}
-	n := headerLen((*c.rbuf)[c.rpos+1])
-	if ioErr = c.ensure(n); ioErr != nil {
+	n := headerLen(c.in.buffered()[1])
+	if ioErr = c.in.ensure(n); ioErr != nil {
 		return
 	}
-	if h, _, bad = parseHeader((*c.rbuf)[c.rpos:c.rend]); bad == nil {
-		c.consume(n)
+	if h, _, bad = parseHeader(c.in.buffered()); bad == nil {
+		c.in.consume(n)
 	}
 	return
 }
@@ -398,10 +391,10 @@ func (c *Conn) nextHeader() (h header, ioErr, bad error) {
 // it once done with it.
 func (c *Conn) controlPayload(h header) ([]byte, error) {
 	n := int(h.length)
-	if err := c.ensure(n); err != nil || n == 0 {
+	if err := c.in.ensure(n); err != nil || n == 0 {
 		return nil, err
 	}
-	p := (*c.rbuf)[c.rpos : c.rpos+n]
+	p := c.in.buffered()[:n]
 	mask(h.key, p)
 	return p, nil
 }
@@ -417,23 +410,19 @@ func (c *Conn) control(h header) error {
 	c.frame.length = 0
 	switch h.op {
 	case opPing:
-		if c.onPing != nil {
-			c.onPing(p)
-		}
+		c.hook(c.onPing, p)
 		err := c.writeControl(opPong, p)
-		c.consume(n)
+		c.in.consume(n)
 		if err != nil && !errors.Is(err, ErrClosed) {
 			return c.readFailed(err)
 		}
 	case opPong:
-		if c.onPong != nil {
-			c.onPong(p)
-		}
+		c.hook(c.onPong, p)
 		c.pongReceived(p)
-		c.consume(n)
+		c.in.consume(n)
 	case opClose:
 		ce, err := parseClosePayload(p)
-		c.consume(n)
+		c.in.consume(n)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -442,21 +431,43 @@ func (c *Conn) control(h header) error {
 	return nil
 }
 
-// peerClose completes the closing handshake the peer began, or that this
-// side began and the peer has now answered: it echoes the peer's code if no
-// Close was sent yet, then closes the transport, since RFC 6455 §7.1.1 has
-// the server close TCP first.
-func (c *Conn) peerClose(ce *CloseError) error {
-	c.readErr = ce
-	reply := ce.Code
-	if reply == StatusNoStatus {
-		reply = StatusNormalClosure
+// hook runs OnPing or OnPong, marking that the reader is inside one so
+// that a Close called from it does not wait for the reader.
+func (c *Conn) hook(f func([]byte), p []byte) {
+	if f == nil {
+		return
 	}
-	c.sendClose(reply, "") // ErrClosed when ours went first: nothing to do
-	c.signalPeerClosed()
-	c.shutdown(ce)
-	c.releaseReadBuf()
-	return ce
+	c.inHook.Store(true)
+	defer c.inHook.Store(false)
+	f(p)
+}
+
+// peerClose handles the peer's Close frame. When the peer began the closing
+// handshake, this side echoes its code; when the frame answers this side's
+// Close, the handshake is complete. Either way the transport is closed
+// next, as RFC 6455 §7.1.1 has the server close TCP first, and reads return
+// how the connection ended: the Close that began the handshake.
+func (c *Conn) peerClose(ce *CloseError) error {
+	if c.peerClosed(ce) {
+		reply := ce.Code
+		if reply == StatusNoStatus {
+			reply = StatusNormalClosure
+		}
+		c.out.mu.Lock()
+		err := c.writeCloseFrame(reply, "")
+		c.unlockOut()
+		if err == nil {
+			c.echoed()
+		}
+		c.shutdown(err)
+	} else {
+		// The answer to this side's Close, which may still be going out:
+		// let it finish before the transport closes.
+		c.out.mu.Lock()
+		c.out.mu.Unlock()
+		c.shutdown(nil)
+	}
+	return c.endRead(c.endErr())
 }
 
 // fail fails the connection for what the peer sent (RFC 6455 §7.1.7): it
@@ -468,206 +479,39 @@ func (c *Conn) fail(err error) error {
 		return c.readErr // already failing: this came from draining
 	}
 	c.readErr = err
-	reason := err.Error()
-	if len(reason) > len("websocket: ") {
-		reason = reason[len("websocket: "):]
-	}
-	if c.sendClose(CloseStatus(err), reason) == nil {
+	reason := strings.TrimPrefix(err.Error(), "websocket: ")
+	c.out.mu.Lock()
+	sent, werr := c.writeClose(&CloseError{Code: CloseStatus(err), Reason: reason, Err: err})
+	c.unlockOut()
+	if sent && werr == nil {
 		c.linger(time.Now().Add(c.closeTimeout))
 	}
 	c.shutdown(err)
-	c.releaseReadBuf()
-	return err
+	return c.endRead(err)
 }
 
 // readFailed ends the read side after the transport failed. When this side
-// closed the transport on purpose, the reason it did so is the better error.
+// had ended the connection, or begun to, how it did is the better error.
 func (c *Conn) readFailed(err error) error {
 	if c.readErr != nil {
 		return c.readErr
 	}
-	if cause := c.cause(); cause != nil {
-		err = cause
-	} else {
+	if c.state() != stateClosed {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		err = fmt.Errorf("websocket: connection lost without a close frame: %w", err)
-		c.shutdown(err)
+		c.lost(fmt.Errorf("websocket: connection lost without a close frame: %w", err))
 	}
+	return c.endRead(c.endErr())
+}
+
+// endRead makes err the answer to every later read and gives back what
+// only the reader uses.
+func (c *Conn) endRead(err error) error {
 	c.readErr = err
-	c.releaseReadBuf()
+	c.in.release()
+	c.releaseReadState()
 	return err
-}
-
-// linger ends a connection this side has failed, after its Close frame
-// went out. The peer may be unable to answer with a Close of its own: it
-// may be in the middle of a frame, or may have sent the very Close that
-// failed. So rather than wait for one, this side shuts its half of TCP,
-// which tells the peer the connection is over, and discards what still
-// arrives until the peer closes too or the deadline passes. Closing at
-// once instead could turn unread input into a TCP reset, and a reset can
-// destroy the Close frame before the peer reads it.
-func (c *Conn) linger(deadline time.Time) {
-	cw, ok := c.rwc.(interface{ CloseWrite() error })
-	if !ok || cw.CloseWrite() != nil {
-		c.drain(deadline) // no half-close: wait for the peer's Close
-		return
-	}
-	c.SetReadDeadline(deadline)
-	for c.skip(1<<62) == nil {
-	}
-}
-
-// drain discards frames until the peer's Close arrives, an error, or the
-// deadline. It is how this side waits for the answer to a Close it sent.
-// It reports the peer's Close, or nil.
-func (c *Conn) drain(deadline time.Time) *CloseError {
-	c.SetReadDeadline(deadline)
-	// The rest of a frame the reader left comes first.
-	if c.skip(c.frame.length) != nil {
-		return nil
-	}
-	c.frame.length = 0
-	for {
-		h, ioErr, bad := c.nextHeader()
-		if ioErr != nil || bad != nil {
-			return nil
-		}
-		if h.op != opClose {
-			if c.skip(h.length) != nil {
-				return nil
-			}
-			continue
-		}
-		if h.length > maxControlPayload {
-			return nil
-		}
-		p, err := c.controlPayload(h)
-		if err != nil {
-			return nil
-		}
-		ce, err := parseClosePayload(p)
-		c.consume(len(p))
-		if err != nil {
-			return nil
-		}
-		c.signalPeerClosed()
-		return ce
-	}
-}
-
-// ensure makes the read buffer hold at least n (at most readBufSize)
-// unread bytes.
-func (c *Conn) ensure(n int) error {
-	for c.rend-c.rpos < n {
-		if c.rbuf != nil && len(*c.rbuf)-c.rpos < n {
-			// Not enough room behind the unread bytes: move them to the
-			// front.
-			c.rend = copy(*c.rbuf, (*c.rbuf)[c.rpos:c.rend])
-			c.rpos = 0
-		}
-		if err := c.fill(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// consume marks n buffered bytes read. A buffer that empties goes back to
-// its pool: a connection holds a read buffer only while bytes wait in it.
-func (c *Conn) consume(n int) {
-	c.rpos += n
-	if c.rpos == c.rend {
-		c.releaseReadBuf()
-	}
-}
-
-func (c *Conn) releaseReadBuf() {
-	putBuf(c.rbuf)
-	c.rbuf = nil
-	c.rpos, c.rend = 0, 0
-	c.inputReady.Store(false)
-}
-
-// skip discards the next n bytes of the stream.
-func (c *Conn) skip(n int64) error {
-	for n > 0 {
-		if c.rpos == c.rend {
-			if err := c.fill(); err != nil {
-				return err
-			}
-		}
-		k := int(min(n, int64(c.rend-c.rpos)))
-		c.consume(k)
-		n -= int64(k)
-	}
-	return nil
-}
-
-// fill reads at least one more byte into the read buffer. When the buffer
-// is empty and the transport allows it, the wait for data holds no buffer:
-// one is borrowed only once the socket is readable (see rawRead).
-func (c *Conn) fill() error {
-	// About to read from the transport: what writes held back while input
-	// was waiting goes out first (see output.go).
-	c.flushPending()
-	err := c.fillBuffer()
-	c.inputReady.Store(c.rpos < c.rend)
-	return err
-}
-
-func (c *Conn) fillBuffer() error {
-	if c.raw != nil {
-		c.rawDst = nil
-		err := c.raw.Read(c.rawFn)
-		if err == nil {
-			err = c.rawErr
-		}
-		if err != nil {
-			return err
-		}
-		c.rend += c.rawN
-		return nil
-	}
-	if c.rbuf == nil {
-		c.rbuf = getBuf(readBufSize)
-	}
-	n, err := c.rwc.Read((*c.rbuf)[c.rend:])
-	c.rend += n
-	if n > 0 {
-		return nil
-	}
-	if err == nil {
-		err = io.ErrNoProgress
-	}
-	if c.rpos == c.rend {
-		c.releaseReadBuf()
-	}
-	return err
-}
-
-// readDirect reads into p straight from the transport, bypassing the
-// empty read buffer.
-func (c *Conn) readDirect(p []byte) (int, error) {
-	c.flushPending()
-	if c.raw != nil {
-		c.rawDst = p
-		err := c.raw.Read(c.rawFn)
-		c.rawDst = nil
-		if err == nil {
-			err = c.rawErr
-		}
-		return c.rawN, err
-	}
-	n, err := c.rwc.Read(p)
-	if n > 0 {
-		return n, nil
-	}
-	if err == nil {
-		err = io.ErrNoProgress
-	}
-	return 0, err
 }
 
 func frameKind(op opcode) string {

@@ -7,56 +7,64 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 )
 
 // WriteMessage writes p as one message of type typ, in one frame (or, when
 // compression is on and p is at least the threshold, compressed). It is
 // safe to call from several goroutines at once; messages go out whole, one
-// after another. ctx bounds the wait for other writers and the write; if it
-// ends during the write, the connection is closed, since the peer would
-// otherwise see half a frame.
+// after another.
+//
+// ctx bounds the wait for other writers and the write. If ctx is done
+// before the message starts to go out, WriteMessage returns its error and
+// the connection is unaffected. If it ends while the frame is being
+// written, the connection is closed, since the peer may have seen part of
+// a frame, and the error matches both ctx's error and ErrClosed.
 //
 // A nil error means the message was handed to the connection, as a nil
 // error from net.Conn.Write means the kernel took the bytes. When more
 // input from the peer is already waiting to be read, the frame may be held
 // back, at most a millisecond, to leave in one write with the replies that
-// follow it; Close sends anything held back before its Close frame.
+// follow it; it goes out before the connection ends in any case. Once the
+// connection has ended, or this side has begun to close it, writes fail at
+// once with an error matching ErrClosed.
 func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) error {
 	if typ != MessageText && typ != MessageBinary {
 		return fmt.Errorf("websocket: cannot write a message of type %v", typ)
-	}
-	if c.deflate != nil && len(p) > 0 && len(p) >= c.deflate.threshold {
-		// Compressed, through the streaming writer's machinery.
-		w, err := c.Writer(ctx, typ)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(p)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-		return err
 	}
 	if err := c.acquireMsg(ctx); err != nil {
 		return err
 	}
 	stop := c.watch(ctx)
-	err := c.writeFrame(true, opcode(typ), p)
-	if stop != nil {
-		stop()
+	var err error
+	if c.deflate != nil && len(p) > 0 && len(p) >= c.deflate.threshold {
+		// Compressed, through the streaming writer's machinery.
+		w := &c.mw
+		w.open(opcode(typ))
+		_, err = w.Write(p)
+		if cerr := w.close(); err == nil {
+			err = cerr
+		}
+	} else {
+		err = c.writeFrame(true, opcode(typ), p)
+	}
+	if stop != nil && !stop() {
+		err = c.ctxEnded(ctx)
 	}
 	<-c.msgSem
-	return c.ctxError(ctx, err)
+	return err
 }
 
 // Writer returns a writer for a new message of type typ. Its buffer (see
 // Options.WriteBufferSize) goes out as a fragment each time it fills, and
 // Close sends the last one: a message of any size streams through a fixed
 // amount of memory. Other messages wait until Close; control frames do not.
-// Close must be called, even after an error, and the writer not used after.
+// Close must be called, even after an error; after it, the writer's
+// methods return ErrWriterClosed and touch no other message.
 //
-// ctx bounds the wait for other writers and the writes until Close; if it
-// ends, the connection is closed.
+// ctx bounds the wait for other writers, with the same rule as
+// WriteMessage, and the writes until Close: if it ends while the message is
+// open, the connection is closed, since the message cannot be finished.
 func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
 	if typ != MessageText && typ != MessageBinary {
 		return nil, fmt.Errorf("websocket: cannot write a message of type %v", typ)
@@ -65,100 +73,204 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 		return nil, err
 	}
 	w := &c.mw
-	w.op = opcode(typ)
-	w.deflate = c.deflate
-	w.open = true
-	w.err = nil
+	w.open(opcode(typ))
 	w.ctx = ctx
 	w.stop = c.watch(ctx)
-	return w, nil
+	return c.newWriterHandle(), nil
 }
 
 // acquireMsg takes the right to write a data message, waiting for the
-// writer before if needed.
+// writer before if needed. It fails, leaving the connection alone, when ctx
+// is done first, and at once when the connection is closing or closed.
 func (c *Conn) acquireMsg(ctx context.Context) error {
-	select {
-	case c.msgSem <- struct{}{}:
-		return nil
-	default:
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("websocket: not written: %w", context.Cause(ctx))
 	}
-	select {
-	case c.msgSem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("websocket: waiting to write: %w", context.Cause(ctx))
-	case <-c.Done():
+	if c.state() != stateOpen {
 		return c.writeErr()
 	}
+	select {
+	case c.msgSem <- struct{}{}:
+	default:
+		select {
+		case c.msgSem <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("websocket: waiting to write: %w", context.Cause(ctx))
+		case <-c.Done():
+			return c.writeErr()
+		}
+	}
+	if c.state() != stateOpen {
+		// A Close came first while this writer waited.
+		<-c.msgSem
+		return c.writeErr()
+	}
+	return nil
 }
 
-// writeErr is the error for a write on a connection that cannot take one.
-func (c *Conn) writeErr() error {
-	if cause := c.cause(); cause != nil && cause != ErrClosed {
-		return fmt.Errorf("%w: %w", ErrClosed, cause)
-	}
-	return ErrClosed
+// ctxEnded is the error of a read or write whose context ended while it
+// was under way, which closed the connection.
+func (c *Conn) ctxEnded(ctx context.Context) error {
+	return &closedError{context.Cause(ctx)}
 }
 
 // writeFrame writes one data frame with payload p.
 func (c *Conn) writeFrame(fin bool, op opcode, p []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	// The header is built in ctrlOut, free while wmu is held: emit sends
-	// or copies it before returning.
-	i := putServerHeader(c.ctrlOut[:maxServerHeaderSize], fin, 0, op, len(p))
-	return c.emitOpen(c.ctrlOut[i:maxServerHeaderSize], p)
-}
-
-// wrote handles the result of a write to the transport: a failed write ends
-// the connection, since the peer may have seen part of a frame.
-func (c *Conn) wrote(err error) error {
-	if err == nil {
-		return nil
-	}
-	if c.cause() == nil {
-		c.shutdown(fmt.Errorf("websocket: write: %w", err))
-	}
-	return c.writeErr()
+	c.out.mu.Lock()
+	defer c.unlockOut()
+	// The header is built in scratch, free while mu is held: emit sends or
+	// copies it before returning.
+	i := putServerHeader(c.out.scratch[:maxServerHeaderSize], fin, 0, op, len(p))
+	return c.emitOpen(c.out.scratch[i:maxServerHeaderSize], p)
 }
 
 // writeControl writes a ping or pong; p is at most 125 bytes.
 func (c *Conn) writeControl(op opcode, p []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	n := copy(c.ctrlOut[2:], p)
-	putServerHeader(c.ctrlOut[:2], true, 0, op, n)
-	return c.emitOpen(c.ctrlOut[:2+n], nil)
+	c.out.mu.Lock()
+	defer c.unlockOut()
+	return c.writeControlLocked(op, p)
 }
 
-// messageWriter is the io.WriteCloser Writer returns. There is one per
-// Conn, reused for every message, so streaming does not allocate.
+func (c *Conn) writeControlLocked(op opcode, p []byte) error {
+	b := c.out.scratch[:]
+	n := copy(b[2:], p)
+	putServerHeader(b[:2], true, 0, op, n)
+	return c.emitOpen(b[:2+n], nil)
+}
+
+// emitOpen emits a frame that may go out only while the connection can
+// take data: every frame but the Close. A failed write ends the connection,
+// since the peer may have seen part of a frame. The caller holds out.mu.
+func (c *Conn) emitOpen(head, tail []byte) error {
+	if !c.canWrite() || c.out.closeWritten {
+		return c.writeErr()
+	}
+	return c.wrote(c.out.emit(head, tail, true))
+}
+
+// wrote handles the result of a write to the transport.
+func (c *Conn) wrote(err error) error {
+	if err == nil {
+		return nil
+	}
+	c.shutdown(fmt.Errorf("websocket: write: %w", err))
+	return c.writeErr()
+}
+
+// unlockOut releases the output, sending first a keepalive ping that fell
+// due while the output was busy (see keepalive).
+func (c *Conn) unlockOut() {
+	if k := c.keepalive; k != nil && k.due.Load() {
+		k.sendDue()
+	}
+	c.out.mu.Unlock()
+}
+
+// beforeRead sends what the output held back, before the reader reads from
+// the transport or when the coalescing timer fires.
+func (c *Conn) beforeRead() {
+	if !c.out.holding.Load() {
+		return
+	}
+	c.out.mu.Lock()
+	err := c.out.flushHeld()
+	c.unlockOut()
+	c.wrote(err)
+}
+
+// writerHandle is what Writer returns: one message's view of the
+// connection's messageWriter. A handle whose message is over (its gen is
+// behind the writer's) refuses everything, so a stale handle, closed twice
+// by a deferred Close, cannot end a later message.
+type writerHandle struct {
+	w   *messageWriter
+	gen uint64
+}
+
+// writerHandleBatch is how many handles are allocated at once: a handle
+// must never be reused (a stale reference may be kept), so they are made
+// fresh, a batch at a time, which keeps streaming free of allocations in
+// the common case.
+const writerHandleBatch = 8
+
+func (c *Conn) newWriterHandle() *writerHandle {
+	if len(c.mw.handles) == 0 {
+		c.mw.handles = make([]writerHandle, writerHandleBatch)
+	}
+	h := &c.mw.handles[0]
+	c.mw.handles = c.mw.handles[1:]
+	h.w, h.gen = &c.mw, c.mw.gen.Load()
+	return h
+}
+
+func (h *writerHandle) current() bool { return h.gen == h.w.gen.Load() }
+
+// Write buffers p, sending a fragment each time the buffer fills.
+func (h *writerHandle) Write(p []byte) (int, error) {
+	if !h.current() {
+		return 0, ErrWriterClosed
+	}
+	return h.w.Write(p)
+}
+
+// ReadFrom copies r into the message until r's end; io.Copy uses it.
+func (h *writerHandle) ReadFrom(r io.Reader) (int64, error) {
+	if !h.current() {
+		return 0, ErrWriterClosed
+	}
+	return h.w.ReadFrom(r)
+}
+
+// Close sends the last fragment and lets the next message go. A second
+// Close returns ErrWriterClosed.
+func (h *writerHandle) Close() error {
+	if !h.current() {
+		return ErrWriterClosed
+	}
+	err := h.w.close()
+	if h.w.stop != nil && !h.w.stop() {
+		err = h.w.c.ctxEnded(h.w.ctx)
+	}
+	h.w.ctx, h.w.stop = nil, nil
+	<-h.w.c.msgSem
+	return err
+}
+
+// messageWriter writes one message at a time for the connection; there is
+// one per Conn, reused for every message, so streaming does not allocate.
+// Its owner holds msgSem from open to close.
 //
 // On a connection with compression, a message is staged uncompressed until
 // it reaches the threshold; from then on it goes through the compressor,
 // whose output (see deflateSink) fills the frame buffer instead.
 type messageWriter struct {
 	c    *Conn
-	buf  *[]byte // borrowed on the first write, given back by Close
-	n    int     // payload bytes in buf, behind maxServerHeaderSize bytes of room
-	op   opcode  // the next frame's opcode: the message's, then continuation
-	rsv  byte    // RSV1 until the first frame of a compressed message is out
-	open bool
+	gen  atomic.Uint64 // counts messages; a handle is good for one
+	buf  *[]byte       // borrowed on the first write, given back by close
+	n    int           // payload bytes in buf, behind maxServerHeaderSize bytes of room
+	op   opcode        // the next frame's opcode: the message's, then continuation
+	rsv  byte          // RSV1 until the first frame of a compressed message is out
 	err  error
 	ctx  context.Context
 	stop func() bool
 
 	deflate *deflateState // the connection's, when compression was agreed
 	fw      *flate.Writer // the message's compressor, once it compresses
+
+	handles []writerHandle // fresh handles for Writer; see newWriterHandle
+}
+
+// open starts a message of type op. The caller holds msgSem.
+func (w *messageWriter) open(op opcode) {
+	w.op = op
+	w.deflate = w.c.deflate
+	w.err = nil
 }
 
 // Write buffers p, sending a fragment each time the buffer fills. A write
 // at least as large as the buffer goes out as a fragment of its own,
 // without being copied.
 func (w *messageWriter) Write(p []byte) (int, error) {
-	if !w.open {
-		return 0, errWriterClosed
-	}
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -199,13 +311,16 @@ func (w *messageWriter) buffer(p []byte, keep int) (int, error) {
 }
 
 // writeDeflate stages p while the message is below the compression
-// threshold, and compresses it once the message reaches it.
+// threshold and fits the buffer, and compresses it once the message
+// reaches either: a message that fills the buffer is large enough to be
+// worth compressing.
 func (w *messageWriter) writeDeflate(p []byte) (int, error) {
 	if w.fw == nil {
-		if w.n+len(p) < w.deflate.threshold {
-			if w.buf == nil {
-				w.buf = getBuf(w.c.wbufSize)
-			}
+		if w.buf == nil {
+			w.buf = getBuf(w.c.wbufSize)
+		}
+		room := len(*w.buf) - maxServerHeaderSize - w.n
+		if w.n+len(p) < w.deflate.threshold && len(p) <= room {
 			w.n += copy((*w.buf)[maxServerHeaderSize+w.n:], p)
 			return len(p), nil
 		}
@@ -217,12 +332,10 @@ func (w *messageWriter) writeDeflate(p []byte) (int, error) {
 		}
 		staged, n := w.buf, w.n
 		w.buf, w.n, w.fw, w.rsv = nil, 0, fw, rsv1Bit
-		if staged != nil {
-			_, err = fw.Write((*staged)[maxServerHeaderSize : maxServerHeaderSize+n])
-			putBuf(staged)
-			if err != nil {
-				return 0, w.failed(err)
-			}
+		_, err = fw.Write((*staged)[maxServerHeaderSize : maxServerHeaderSize+n])
+		putBuf(staged)
+		if err != nil {
+			return 0, w.failed(err)
 		}
 	}
 	n, err := w.fw.Write(p)
@@ -235,7 +348,7 @@ func (w *messageWriter) writeDeflate(p []byte) (int, error) {
 // failed records the error that ended the message.
 func (w *messageWriter) failed(err error) error {
 	if w.err == nil {
-		w.err = w.c.ctxError(w.ctx, err)
+		w.err = err
 	}
 	return w.err
 }
@@ -245,9 +358,6 @@ func (w *messageWriter) failed(err error) error {
 // header and leaves in one write. Copying from another message's reader
 // sizes the buffer to the incoming frame, up to 1 MiB.
 func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.open {
-		return 0, errWriterClosed
-	}
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -292,13 +402,13 @@ func (w *messageWriter) flush(fin bool) error {
 		b = (*w.buf)[:maxServerHeaderSize+w.n]
 	}
 	c := w.c
-	c.wmu.Lock()
+	c.out.mu.Lock()
 	if b == nil {
-		b = c.ctrlOut[:maxServerHeaderSize] // an empty frame: its header alone
+		b = c.out.scratch[:maxServerHeaderSize] // an empty frame: its header alone
 	}
 	i := putServerHeader(b[:maxServerHeaderSize], fin, w.rsv, w.op, w.n)
 	err := c.emitOpen(b[i:], nil)
-	c.wmu.Unlock()
+	c.unlockOut()
 	w.op, w.rsv, w.n = opContinuation, 0, 0
 	if err != nil {
 		return w.failed(err)
@@ -331,28 +441,21 @@ func (w *messageWriter) send(fin bool, p []byte) error {
 		}
 	}
 	if err := w.c.writeFrame(fin, w.op, p); err != nil {
-		w.err = w.c.ctxError(w.ctx, err)
-		return w.err
+		return w.failed(err)
 	}
 	w.op = opContinuation
 	return nil
 }
 
-// Close sends the last fragment and lets the next message go. It must be
-// called once per writer, even after a failed Write.
-func (w *messageWriter) Close() error {
-	if !w.open {
-		return errWriterClosed
-	}
+// close sends the last fragment and ends the message; the next one may
+// begin once the caller releases msgSem.
+func (w *messageWriter) close() error {
 	err := w.err
 	if err == nil && w.fw != nil {
 		err = w.finishDeflate()
 	}
 	if err == nil {
 		err = w.flush(true)
-	}
-	if w.stop != nil {
-		w.stop()
 	}
 	if w.fw != nil {
 		if err != nil {
@@ -362,8 +465,13 @@ func (w *messageWriter) Close() error {
 		w.fw = nil
 	}
 	putBuf(w.buf)
-	w.buf, w.n, w.rsv, w.open, w.ctx, w.stop, w.deflate = nil, 0, 0, false, nil, nil, nil
-	<-w.c.msgSem
+	w.buf, w.n, w.rsv, w.deflate = nil, 0, 0, nil
+	w.gen.Add(1)
+	if w.c.state() == stateClosed && w.c.deflate != nil {
+		// The connection ended while this message held the writer, so
+		// shutdown left the compressor to it.
+		w.c.deflate.releaseWrite()
+	}
 	return err
 }
 
@@ -383,5 +491,3 @@ func (w *messageWriter) finishDeflate() error {
 // writerOnly hides ReadFrom from io.CopyBuffer, which would otherwise call
 // it back.
 type writerOnly struct{ io.Writer }
-
-var errWriterClosed = fmt.Errorf("websocket: message writer used after Close")

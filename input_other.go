@@ -4,4 +4,4 @@ package websocket
 
 const rawReadSupported = false
 
-func (c *Conn) rawRead(fd uintptr) bool { panic("unreachable") }
+func (in *input) rawRead(fd uintptr) bool { panic("unreachable") }
