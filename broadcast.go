@@ -87,6 +87,7 @@ type Broadcaster struct {
 // member is one connection's queue.
 type member struct {
 	c         *Conn
+	left      *closeHook // removes the member when its connection ends
 	timeout   time.Duration // per write; 0 for none
 	busySince atomic.Int64  // when the write in progress began (UnixNano), or 0
 	run       func()        // m.send, made once: a go statement on it allocates nothing
@@ -97,7 +98,8 @@ type member struct {
 	gone      bool // removed: queue nothing more
 }
 
-// Add makes c a member: it receives every message broadcast from now on.
+// Add makes c a member: it receives every message broadcast from now on,
+// until Remove or until its connection ends, when it leaves by itself.
 func (b *Broadcaster) Add(c *Conn) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -114,6 +116,9 @@ func (b *Broadcaster) Add(c *Conn) {
 		}
 		m := &member{c: c, timeout: timeout}
 		m.run = m.send
+		if m.left = c.onClose(func() { b.drop(c, m) }); m.left == nil {
+			return // c has ended: nothing to send it
+		}
 		b.members[c] = m
 		if timeout > 0 && b.watchdog == nil {
 			b.watchdog = time.AfterFunc(timeout/2, b.sweep)
@@ -151,8 +156,15 @@ func (b *Broadcaster) sweep() {
 	}
 	b.mu.Unlock()
 	for _, c := range stuck {
-		c.CloseNow()
+		c.shutdown(errWriteStalled)
 	}
+}
+
+var errWriteStalled = fmt.Errorf("%w: a write to it stalled past the broadcaster's WriteTimeout", ErrSlowConsumer)
+
+// closeSlow closes a member dropped for letting its queue fill.
+func closeSlow(c *Conn) {
+	c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", ErrSlowConsumer)
 }
 
 // Send queues pm for one member only, in order with the broadcasts around
@@ -165,7 +177,7 @@ func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
 	if ok && !m.enqueue(pm, b.queueSize()) {
 		delete(b.members, c)
 		b.mu.Unlock()
-		go c.Close(StatusTryAgainLater, "too slow: messages were piling up")
+		go closeSlow(c)
 		return true
 	}
 	b.mu.Unlock()
@@ -180,19 +192,35 @@ func (b *Broadcaster) queueSize() int {
 }
 
 // Remove stops sending to c and drops what was queued for it. It does not
-// close c.
+// close c. A member whose connection ends leaves without it.
 func (b *Broadcaster) Remove(c *Conn) {
 	b.mu.Lock()
 	m := b.members[c]
 	delete(b.members, c)
 	b.mu.Unlock()
 	if m != nil {
-		m.mu.Lock()
-		m.gone = true
-		clear(m.queue)
-		m.queue, m.head = nil, 0
-		m.mu.Unlock()
+		c.removeCloseHook(m.left)
+		m.leave()
 	}
+}
+
+// drop removes m, whose connection ended, if it is still c's member.
+func (b *Broadcaster) drop(c *Conn, m *member) {
+	b.mu.Lock()
+	if b.members[c] == m {
+		delete(b.members, c)
+	}
+	b.mu.Unlock()
+	m.leave()
+}
+
+// leave stops the member's sender and drops its queue.
+func (m *member) leave() {
+	m.mu.Lock()
+	m.gone = true
+	clear(m.queue)
+	m.queue, m.head = nil, 0
+	m.mu.Unlock()
 }
 
 // Len returns the number of members.
@@ -221,7 +249,7 @@ func (b *Broadcaster) BroadcastPrepared(pm *PreparedMessage) {
 	}
 	b.mu.Unlock()
 	for _, c := range slow {
-		go c.Close(StatusTryAgainLater, "too slow: messages were piling up")
+		go closeSlow(c)
 	}
 }
 
@@ -260,6 +288,14 @@ func (m *member) send() {
 		pm := m.queue[m.head]
 		m.queue[m.head] = nil
 		m.head++
+		if m.head >= 64 && m.head*2 >= len(m.queue) {
+			// A sender that is never idle never reaches the reset above:
+			// move the waiting messages down rather than let the spent
+			// front of the slice grow without end.
+			n := copy(m.queue, m.queue[m.head:])
+			clear(m.queue[n:])
+			m.queue, m.head = m.queue[:n], 0
+		}
 		m.mu.Unlock()
 		if err := m.write(pm); err != nil {
 			m.mu.Lock()

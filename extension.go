@@ -290,9 +290,9 @@ func negotiateDeflate(offers []extensionOffer, cfg deflateConfig) (params deflat
 //     ignore it: offered, it is only the client's promise to reset its
 //     context, and only in the response does it bind the client, letting our
 //     inflater drop its 32 KiB window between messages. It costs the client
-//     nothing it did not already give up. The server does not impose it
-//     unasked, which §7.1.1.2 would allow, since that would make every
-//     client compress worse.
+//     nothing it did not already give up. Whether the server also imposes
+//     it unasked, as §7.1.1.2 allows, is a matter of configuration, not of
+//     the offer: agreeDeflate does so unless ClientContextTakeover is set.
 //   - server_max_window_bits (§7.1.2.1) is accepted "by including [it] in
 //     the response ... with the same or smaller value", after which the
 //     server must not use a larger window. compress/flate always uses a

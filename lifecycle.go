@@ -48,14 +48,14 @@ const (
 type lifecycle struct {
 	state atomic.Uint32 // a connState; changed under mu, read anywhere
 
-	mu     sync.Mutex
-	local  *CloseError   // the Close this side began, if it did
-	peer   *CloseError   // the peer's Close frame, once read
-	clean  bool          // both Close frames went: the handshake completed
-	cause  error         // why the transport was closed, once it is
-	done   chan struct{} // closed with the transport; made on demand
-	timer  *time.Timer   // bounds the closing handshake
-	hooks  []*closeHook  // run once the transport is closed
+	mu    sync.Mutex
+	local *CloseError   // the Close this side began, if it did
+	peer  *CloseError   // the peer's Close frame, once read
+	clean bool          // both Close frames went: the handshake completed
+	cause error         // why the transport was closed, once it is
+	done  chan struct{} // closed with the transport; made on demand
+	timer *time.Timer   // bounds the closing handshake
+	hooks []*closeHook  // run once the transport is closed
 }
 
 // closeHook is a function to run when the connection ends; see onClose.
@@ -252,19 +252,18 @@ func (c *Conn) Done() <-chan struct{} {
 	return c.life.done
 }
 
-// onClose arranges for f to run, on some goroutine, once the connection
-// has ended; at once if it has. The returned hook unregisters it (see
-// removeCloseHook).
+// onClose arranges for f to run once the connection has ended, on the
+// goroutine that ends it, and returns the hook to give to removeCloseHook.
+// It returns nil, and f never runs, when the connection has ended already.
+// f must not block, nor take a lock held while the connection is ended.
 func (c *Conn) onClose(f func()) *closeHook {
-	h := &closeHook{f: f}
 	c.life.mu.Lock()
-	if c.state() != stateClosed {
-		c.life.hooks = append(c.life.hooks, h)
-		c.life.mu.Unlock()
-		return h
+	defer c.life.mu.Unlock()
+	if c.state() == stateClosed {
+		return nil
 	}
-	c.life.mu.Unlock()
-	f()
+	h := &closeHook{f: f}
+	c.life.hooks = append(c.life.hooks, h)
 	return h
 }
 

@@ -2,7 +2,9 @@ package websocket
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"runtime"
 	"sync"
 )
 
@@ -23,7 +25,9 @@ type Server struct {
 	// its values but is not canceled when the handshake ends; use the
 	// Conn's Done channel for the connection's end. When Handler returns,
 	// the connection is closed with StatusNormalClosure if it is still
-	// open.
+	// open. A Handler that panics is recovered, as net/http recovers its
+	// handlers: the panic and its stack go to Options.ErrorLog and the
+	// connection is closed with StatusInternalError.
 	Handler func(c *Conn, r *http.Request)
 
 	// Fallback serves requests that are not WebSocket upgrades (see
@@ -80,20 +84,47 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.conns = make(map[*Conn]struct{})
 	}
 	s.conns[c] = struct{}{}
+	// Shutdown may have listed the connections while this one was being
+	// upgraded: it then gets its 1001 here.
+	late := s.draining
 	s.mu.Unlock()
+	if late {
+		go c.closeWith(StatusGoingAway, shutdownReason, ErrShutdown)
+	}
 
 	// The handler runs on a goroutine of its own so that this one, with
 	// net/http's state for the request, can end now: an idle WebSocket then
 	// holds only what it needs.
 	r = r.WithContext(context.WithoutCancel(r.Context()))
-	go func() {
-		defer s.leave(c)
-		defer c.Close(StatusNormalClosure, "")
-		if s.Handler != nil {
-			s.Handler(c, r)
-		}
-	}()
+	go s.run(c, r)
 }
+
+// run runs the Handler for c and closes c when it returns.
+func (s *Server) run(c *Conn, r *http.Request) {
+	defer s.leave(c)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				c.CloseNow() // as net/http does: abort without a word
+				return
+			}
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			s.Options.logf("websocket: handler for %s from %s panicked: %v\n%s", r.URL.RequestURI(), r.RemoteAddr, v, buf)
+			c.closeWith(StatusInternalError, "internal error", errHandlerPanic)
+			return
+		}
+		c.Close(StatusNormalClosure, "")
+	}()
+	if s.Handler != nil {
+		s.Handler(c, r)
+	}
+}
+
+// shutdownReason is the reason of the Close frame Shutdown sends.
+const shutdownReason = "server shutting down"
+
+var errHandlerPanic = errors.New("websocket: the handler panicked")
 
 // admit counts a new handshake in, unless the server is full or draining.
 func (s *Server) admit() bool {
@@ -126,7 +157,10 @@ func (s *Server) Conns() int {
 // Shutdown closes every connection with StatusGoingAway, through the
 // closing handshake, and waits for their handlers to return, or for ctx to
 // end, when it closes what is left at once and returns ctx's error. New
-// handshakes are refused from the moment it is called.
+// handshakes are refused from the moment it is called; one already
+// admitted whose upgrade completes later is closed with StatusGoingAway as
+// soon as it does. The handlers' reads return a *CloseError with Local set
+// that matches ErrShutdown.
 //
 // http.Server.Shutdown does not see hijacked connections, so call both:
 //
@@ -142,7 +176,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 
 	for _, c := range conns {
-		go c.Close(StatusGoingAway, "server shutting down")
+		go c.closeWith(StatusGoingAway, shutdownReason, ErrShutdown)
 	}
 	done := make(chan struct{})
 	go func() {

@@ -42,10 +42,16 @@ func main() {
 
 	ws := websocket.Handler(func(c *websocket.Conn, r *http.Request) {
 		err := echo(c)
-		if !*quiet && websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		if !*quiet && !ordinaryEnd(err) {
 			log.Printf("%s: %v", c.RemoteAddr(), err)
 		}
 	})
+	// An echo is a public service with no cookies and no accounts: a
+	// page from any site may use it, and there is nothing a cross-site
+	// page could do with a visitor's credentials here. So every origin is
+	// allowed. A server with sessions must not copy this line; see
+	// Options.OriginPatterns.
+	ws.Options.CheckOrigin = func(*http.Request) bool { return true }
 	if *deflate {
 		// A test server: accept every offer we can honour, as given, and
 		// compress fast: the conformance suite moves gigabytes through it.
@@ -84,6 +90,21 @@ func main() {
 		log.Fatal(err)
 	}
 	<-stopped
+}
+
+// ordinaryEnd reports whether err is how connections usually end: the
+// peer closed with 1000, 1001 (a browser leaving the page) or no status
+// (1005, which browsers send for a plain close()).
+func ordinaryEnd(err error) bool {
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Local {
+		return false
+	}
+	switch ce.Code {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatus:
+		return true
+	}
+	return false
 }
 
 // echo returns every message to its sender until the connection ends, and

@@ -1,0 +1,259 @@
+package websocket
+
+// Behind a reverse proxy: a real nginx (Debian's package), started by the
+// test on loopback in front of a Server, with the configuration the package
+// documentation recommends, with the common one that drops the port from
+// Host, and with that one plus X-Forwarded-Host for TrustForwardedHost.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// needNginx returns the path of nginx, or fails the test saying how to
+// install it; WS_SKIP_NGINX=1 skips instead, loudly.
+func needNginx(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("nginx")
+	if err != nil {
+		path = "/usr/sbin/nginx" // Debian's, often not on a user's PATH
+		if _, err := os.Stat(path); err != nil {
+			if os.Getenv("WS_SKIP_NGINX") == "1" {
+				t.Skip("SKIPPED: nginx is not installed and WS_SKIP_NGINX=1")
+			}
+			t.Fatal("nginx is not installed: apt-get install nginx-light (or set WS_SKIP_NGINX=1 to skip this test)")
+		}
+	}
+	return path
+}
+
+// nginxLocation is the proxy configuration the package documentation
+// recommends, with the Host line left to the test.
+const nginxLocation = `
+    location / {
+        proxy_pass http://%s;
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $connection_upgrade;
+        %s
+        proxy_send_timeout 1h;
+    }
+`
+
+// startNginx runs nginx on a free loopback port in front of backend, with
+// hostLines in its location block, until the test ends, and returns the
+// address it listens on.
+func startNginx(t *testing.T, backend, hostLines string) string {
+	t.Helper()
+	bin := needNginx(t)
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nginx binds it next; nothing else on loopback races for it here
+	conf := fmt.Sprintf(`
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    map $http_upgrade $connection_upgrade {
+        default upgrade;
+        ''      close;
+    }
+    server {
+        listen %[2]s;
+        %[3]s
+    }
+}
+`, dir, addr, fmt.Sprintf(nginxLocation, backend, hostLines))
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "-p", dir, "-c", confPath, "-g", "daemon off;")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return addr
+		}
+		select {
+		case <-exited:
+			t.Fatalf("nginx exited: %v\n%s", waitErr, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited // stderr is complete once Wait has returned
+			t.Fatalf("nginx did not listen on %s within 10s:\n%s", addr, stderr.String())
+		}
+	}
+}
+
+// logBuffer is an ErrorLog destination a test can read.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestBehindNginx(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		hostLines string
+		trust     bool
+		ok        bool
+	}{
+		{"recommended", "proxy_set_header Host $http_host;", false, true},
+		{"host-without-port", "proxy_set_header Host $host;", false, false},
+		{"x-forwarded-host", "proxy_set_header Host $host;\n        proxy_set_header X-Forwarded-Host $http_host;", true, true},
+		{"x-forwarded-host-untrusted", "proxy_set_header Host $host;\n        proxy_set_header X-Forwarded-Host $http_host;", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logged logBuffer
+			done := make(chan error, 1)
+			s := Handler(echoHandler(done))
+			s.Options.ErrorLog = log.New(&logged, "", 0)
+			s.Options.TrustForwardedHost = tc.trust
+			backend := startServer(t, s)
+			proxy := startNginx(t, backend, tc.hostLines)
+
+			// What a browser sends for a page served by the proxy: Host and
+			// Origin both name the proxy, port included.
+			origin := "http://" + proxy
+			c, resp, err := dialRaw(proxy, "/", http.Header{"Origin": {origin}})
+			if err != nil {
+				t.Fatalf("dial through nginx: %v", err)
+			}
+			defer c.close()
+			if !tc.ok {
+				if resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("status %d, want 403", resp.StatusCode)
+				}
+				body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+				for _, want := range []string{origin, "OriginPatterns"} {
+					if !bytes.Contains(body, []byte(want)) {
+						t.Errorf("the 403 body does not name %q: %s", want, body)
+					}
+				}
+				if !strings.Contains(logged.String(), "refused GET / ") || !strings.Contains(logged.String(), origin) {
+					t.Errorf("the refusal was not logged with its origin: %q", logged.String())
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("status %d through nginx, want 101; server log: %s", resp.StatusCode, logged.String())
+			}
+			c.t = t
+			for _, msg := range []string{"through", "the proxy", strings.Repeat("x", 70000)} {
+				c.sendMessage(1, []byte(msg))
+				op, got, err := c.readMessage()
+				if err != nil || op != 1 || string(got) != msg {
+					t.Fatalf("echo of %d bytes: op %d, %d bytes, %v", len(msg), op, len(got), err)
+				}
+			}
+			c.send(testFrame{fin: true, op: 8, payload: closePayload(1000, "bye")})
+			f, err := c.readFrame()
+			if err != nil || f.op != 8 {
+				t.Fatalf("close answer: %+v %v", f, err)
+			}
+			var ce *CloseError
+			select {
+			case err := <-done:
+				if !errors.As(err, &ce) || ce.Local || ce.Code != StatusNormalClosure || ce.Reason != "bye" {
+					t.Fatalf("handler ended with %v, want the peer's 1000 bye", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("handler did not end")
+			}
+		})
+	}
+}
+
+// The keepalive pings of the default Options keep a connection through
+// nginx open past its proxy_read_timeout, which otherwise cuts idle
+// WebSockets (60 s by default; 1 s here).
+func TestBehindNginxKeepalive(t *testing.T) {
+	done := make(chan error, 1)
+	s := Handler(echoHandler(done))
+	s.Options.PingInterval = 300 * time.Millisecond
+	backend := startServer(t, s)
+	proxy := startNginx(t, backend, "proxy_set_header Host $http_host;\n        proxy_read_timeout 1s;")
+	c, resp, err := dialRaw(proxy, "/", nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("dial through nginx: %v %v", resp, err)
+	}
+	defer c.close()
+	c.t = t
+	// Stay quiet but answer pings for well past nginx's timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	pings := 0
+	for ctx.Err() == nil {
+		c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		f, err := c.readFrame()
+		if err != nil {
+			t.Fatalf("after %d pings: %v", pings, err)
+		}
+		if f.op != 9 {
+			t.Fatalf("got opcode %d, want pings only", f.op)
+		}
+		pings++
+		c.send(testFrame{fin: true, op: 10, payload: f.payload})
+	}
+	c.sendMessage(1, []byte("still here"))
+	if op, got, err := c.readMessage(); err != nil || op != 1 || string(got) != "still here" {
+		t.Fatalf("echo after %d pings: %v", pings, err)
+	}
+}
