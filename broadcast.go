@@ -87,7 +87,7 @@ type Broadcaster struct {
 // member is one connection's queue.
 type member struct {
 	c         *Conn
-	left      *closeHook // removes the member when its connection ends
+	left      *closeHook    // removes the member when its connection ends
 	timeout   time.Duration // per write; 0 for none
 	busySince atomic.Int64  // when the write in progress began (UnixNano), or 0
 	run       func()        // m.send, made once: a go statement on it allocates nothing

@@ -34,19 +34,34 @@
 // Received text is validated as it arrives: a message with invalid UTF-8
 // fails the connection at the first bad byte, before the rest of it is read.
 //
-// # Control messages
+// # Control messages and keepalive
 //
 // Pings are answered with pongs by the read loop; Options.OnPing and OnPong
 // let a program watch them. Ping sends a ping and waits for its pong.
-// Options.PingInterval turns on keepalive, which pings a peer that has gone
-// quiet and drops it if it does not answer, so that half-open connections
-// (a peer that vanished without a Close) end instead of lingering.
+//
+// Keepalive is on by default: a peer that sends nothing for
+// Options.PingInterval (15 s) gets a ping, and one that sends nothing at
+// all for PingTimeout (15 s) after it is dropped, so a half-open
+// connection (a peer that vanished without a FIN: a phone that lost its
+// network, an unplugged machine) ends within 45 seconds instead of
+// lingering forever. Anything that arrives counts, whether the application
+// has read it yet or not, so a handler busy with its own work does not get
+// a live peer dropped; and the timeout starts when the ping actually goes
+// out, after a long write if one holds the connection. A negative
+// PingInterval turns keepalive off. The pings also keep proxies and load
+// balancers, which cut idle connections (nginx after 60 s), from closing a
+// quiet WebSocket.
+//
+// # Closing
 //
 // Close runs the closing handshake: it sends a Close frame with a status
-// code and reason, waits a bounded time for the peer's, and closes TCP. When
-// the peer closes first, the read loop answers and returns a *CloseError
-// with the peer's code and reason. CloseStatus extracts the code from any
-// error.
+// code and reason, waits a bounded time (Options.CloseTimeout) for the
+// peer's, and closes TCP. When the peer closes first, the read loop
+// answers and returns a *CloseError with the peer's code and reason. A
+// Close that finds a handshake under way, begun by another goroutine,
+// Server.Shutdown or the peer, waits for it instead of cutting it short.
+// CloseNow drops the connection without a handshake. Done is closed when
+// the connection has ended, however it ended.
 //
 // # Concurrency
 //
@@ -68,12 +83,24 @@
 // # Errors
 //
 // An error from a read or write ends the connection; every later read
-// returns the same error. What the peer did wrong is matched with errors.Is:
-// ErrProtocol (close code 1002 sent), ErrInvalidUTF8 (1007),
-// ErrMessageTooBig (1009); a close by the peer with errors.As and
-// *CloseError; ErrKeepalive for a peer that stopped answering; ErrClosed for
-// writes after the connection closed. A refused handshake returns a
-// *HandshakeError with the HTTP status sent.
+// returns the same error, and every later write fails at once with an error
+// matching ErrClosed that says how the connection ended. Errors say who
+// closed and why, and are matched with errors.Is and errors.As:
+//
+//   - the peer closed: a *CloseError with Local false, and the peer's code
+//     and reason;
+//   - this side closed: a *CloseError with Local true; errors.Is matches
+//     ErrShutdown (Server.Shutdown, 1001) or ErrSlowConsumer (a
+//     Broadcaster dropped the member, 1013), and ErrCloseTimeout when the
+//     peer did not answer;
+//   - the peer broke the protocol: ErrProtocol (1002 sent), ErrInvalidUTF8
+//     or ErrBadCompression (1007), ErrMessageTooBig (1009);
+//   - the peer went silent: ErrKeepalive;
+//   - a context passed to a read or write ended it: the context's error.
+//
+// CloseStatus extracts the close code from any of these. A refused
+// handshake returns a *HandshakeError with the HTTP status sent, and is
+// logged to Options.ErrorLog.
 //
 // # Security
 //
@@ -105,13 +132,48 @@
 //
 // Buffers are borrowed from shared pools only while a frame is being read or
 // a message written. Replies to requests that arrived together are sent
-// together, in one write, when the reader has gone through them. On Unix sockets, an idle connection waits for data
-// through syscall.RawConn with no read buffer at all, so thousands of idle
+// together, in one write, when the reader has gone through them. On Unix
+// sockets, an idle connection waits for data through syscall.RawConn with
+// no read buffer at all, so thousands of idle
 // connections cost little more than their goroutines. Server runs each
 // handler on a new goroutine and lets net/http's per-request state go.
+//
+// # Behind a reverse proxy
+//
+// A proxy must pass the upgrade on: HTTP/1.1 to the backend, the Upgrade
+// and Connection headers forwarded, and a read timeout longer than
+// PingInterval (nginx's default of 60 s is). It must also keep the port in
+// Host: the origin check compares the browser's Origin (which has the
+// port) with Host, and nginx's common "proxy_set_header Host $host;" drops
+// the port, so every browser gets 403 (the refusal, logged to
+// Options.ErrorLog, says so). For nginx:
+//
+//	map $http_upgrade $connection_upgrade {
+//		default upgrade;
+//		''      close;
+//	}
+//	server {
+//		listen 8080;
+//		location / {
+//			proxy_pass http://127.0.0.1:9000;
+//			proxy_http_version 1.1;
+//			proxy_set_header Upgrade $http_upgrade;
+//			proxy_set_header Connection $connection_upgrade;
+//			proxy_set_header Host $http_host; # with the port, as the browser sent it
+//		}
+//	}
+//
+// Where Host must stay as it is, have the proxy set
+// "X-Forwarded-Host $http_host" and set Options.TrustForwardedHost, which
+// lets the origin check accept that host too; only a proxy that sets the
+// header itself may be trusted with it. TestBehindNginx runs a real nginx
+// with each of these.
 //
 // # Transports
 //
 // A Conn runs over a net.Conn after an HTTP/1.1 upgrade, over TLS (wss) as
-// well as plain TCP.
+// well as plain TCP. A connection type that wraps a *net.TCPConn (to count
+// bytes or limit rates) is read and written through its own methods; only
+// the socket types themselves are read with system calls of the package's
+// own.
 package websocket
