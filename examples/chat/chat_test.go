@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wirekit/websocket"
-	"github.com/wirekit/websocket/examples/internal/wstest"
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // testServer runs the chat on a loopback port. burst sets the rate limit's
@@ -39,7 +39,7 @@ type peer struct {
 
 func dial(t *testing.T, url string) *peer {
 	t.Helper()
-	return &peer{t: t, c: wstest.DialTest(t, url)}
+	return &peer{t: t, c: wstest.DialTest(t, url, nil)}
 }
 
 func (p *peer) send(v any) {
@@ -264,13 +264,13 @@ func TestChatClosesBinaryAndOversized(t *testing.T) {
 
 	p := dial(t, url)
 	p.c.WriteBinary([]byte{1, 2, 3})
-	if _, _, err := p.c.Read(); wstest.CloseCode(err) != int(websocket.StatusUnsupportedData) {
+	if _, _, err := p.c.ReadMessage(nil); wstest.CloseCode(err) != int(websocket.StatusUnsupportedData) {
 		t.Fatalf("binary message: got %v, want close 1003", err)
 	}
 
 	p = dial(t, url)
 	p.c.WriteText(strings.Repeat("x", readLimit+1))
-	if _, _, err := p.c.Read(); wstest.CloseCode(err) != int(websocket.StatusMessageTooBig) {
+	if _, _, err := p.c.ReadMessage(nil); wstest.CloseCode(err) != int(websocket.StatusMessageTooBig) {
 		t.Fatalf("oversized message: got %v, want close 1009", err)
 	}
 }
@@ -293,7 +293,7 @@ func TestChatShutdownSaysGoingAway(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- ws.Shutdown(ctx) }()
-	if _, _, err := p.c.Read(); wstest.CloseCode(err) != int(websocket.StatusGoingAway) {
+	if _, _, err := p.c.ReadMessage(nil); wstest.CloseCode(err) != int(websocket.StatusGoingAway) {
 		t.Fatalf("got %v, want close 1001", err)
 	}
 	if err := <-done; err != nil {

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/wirekit/websocket"
-	"github.com/wirekit/websocket/examples/internal/wstest"
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 const (
@@ -45,7 +45,7 @@ type client struct {
 
 func dial(t *testing.T, url string) *client {
 	t.Helper()
-	return &client{t: t, c: wstest.DialTest(t, url)}
+	return &client{t: t, c: wstest.DialTest(t, url, nil)}
 }
 
 // reply is any server message, decoded loosely.
@@ -292,7 +292,7 @@ func TestUploadFailuresLeaveNothing(t *testing.T) {
 			c.start("file.bin", int64(len(data))-tc.short, hashOf(data))
 			c.expect(typeReady)
 			if want := tc.run(c); want != 0 {
-				if _, _, err := c.c.Read(); wstest.CloseCode(err) != want {
+				if _, _, err := c.c.ReadMessage(nil); wstest.CloseCode(err) != want {
 					t.Fatalf("got %v, want close %d", err, want)
 				}
 			}
@@ -310,7 +310,7 @@ func TestUploadStalledClientTimesOut(t *testing.T) {
 	c.sendAll(data[:testChunk], testChunk)
 	// Send nothing more: the server gives up, and cleans up.
 	c.c.Timeout = 10 * time.Second
-	if _, _, err := c.c.Read(); err == nil {
+	if _, _, err := c.c.ReadMessage(nil); err == nil {
 		t.Fatal("the server kept a stalled upload open")
 	}
 	eventuallyFiles(t, dir)
@@ -328,7 +328,7 @@ func TestUploadShutdownMidUpload(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- ws.Shutdown(ctx) }()
-	if _, _, err := c.c.Read(); wstest.CloseCode(err) != int(websocket.StatusGoingAway) {
+	if _, _, err := c.c.ReadMessage(nil); wstest.CloseCode(err) != int(websocket.StatusGoingAway) {
 		t.Fatalf("got %v, want close 1001", err)
 	}
 	if err := <-done; err != nil {
