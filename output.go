@@ -28,13 +28,17 @@ const (
 	// coalesceMax bounds the bytes held back: past it, a batch gains
 	// nothing from being bigger.
 	coalesceMax = 64 << 10
-	// coalesceDelay is the longest a frame is held back.
-	coalesceDelay = time.Millisecond
 	// writevThreshold is the size from which frame parts go out in one
 	// writev rather than copied together into one buffer: past it, the
 	// copy costs more than the extra iovecs.
 	writevThreshold = 2 << 10
 )
+
+// coalesceDelay is the longest a frame is held back. It is a variable, not
+// a constant, only so that a test can raise it: a test that counts writes
+// cannot otherwise tell a batch from a timer that fired between two reads
+// on a loaded machine.
+var coalesceDelay = time.Millisecond
 
 // emit writes the frame made of head and tail (tail may be empty), or holds
 // it back when coalesce allows and the reader has more input waiting. The
