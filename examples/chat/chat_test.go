@@ -22,7 +22,7 @@ func testServer(t *testing.T, burst int) (url string, ws *websocket.Server, room
 	room = NewRoom(0)
 	handler, ws := routes(&chat{
 		room:         room,
-		writeTimeout: 5 * time.Second,
+		writeTimeout: 30 * time.Second, // no test client stalls: only a bug reaches it
 		burst:        burst,
 		rate:         0.001,
 		log:          log.New(io.Discard, "", 0),
@@ -289,7 +289,7 @@ func TestChatShutdownSaysGoingAway(t *testing.T) {
 	p := dial(t, url)
 	p.join("ada")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wstest.DefaultTimeout)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- ws.Shutdown(ctx) }()
