@@ -4,10 +4,14 @@ GO        ?= go
 FUZZTIME  ?= 1m
 BENCHTIME ?= 1s
 
-.PHONY: test check unit conformance bench fuzz stress bench-compare autobahn-docker demo
+.PHONY: test check unit interop-setup conformance bench fuzz stress bench-compare autobahn-docker demo
 
 ## test: everything CI checks: formatting, vet, unit and end-to-end tests
-## under the race detector, and the Autobahn conformance suite.
+## under the race detector (the interop tests included), and the Autobahn
+## conformance suite. It needs Chromium, python3-websockets and node/npm
+## installed (interop-setup names what is missing and how to install it),
+## and the npm registry and the Go module proxy reachable the first time
+## (the interop tests' npm packages; the benchmarks module's requirements).
 test: check unit conformance
 
 check:
@@ -16,9 +20,15 @@ check:
 	$(GO) vet ./...
 	@if grep -qE '^\s*require\b' go.mod; then echo "go.mod must not require anything"; exit 1; fi
 
-unit:
+unit: interop-setup
 	$(GO) test -race -count=1 ./...
 	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+## interop-setup: install the interop tests' npm packages from the lock
+## file if they are missing, and fail naming anything else the interop
+## tests need; WS_SKIP_INTEROP=1 skips those tests instead, with a warning.
+interop-setup:
+	@sh examples/interop/setup.sh
 
 ## conformance: the Autobahn fuzzingclient cases, in Go, against examples/echo.
 conformance:

@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 var benchSizes = []int{16, 1 << 10, 64 << 10, 1 << 20}
@@ -36,7 +38,7 @@ func benchConn(data []byte) *Conn {
 func BenchmarkReadMessage(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			frame := encodeClientFrame(testFrame{fin: true, op: 2, payload: make([]byte, n)}, true)
+			frame := wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: make([]byte, n)}.Masked()
 			c := benchConn(frame)
 			var buf []byte
 			b.SetBytes(int64(n))
@@ -58,7 +60,7 @@ func BenchmarkReadText(b *testing.B) {
 			for i := range p {
 				p[i] = 'a' + byte(i%26)
 			}
-			c := benchConn(encodeClientFrame(testFrame{fin: true, op: 1, payload: p}, true))
+			c := benchConn(wstest.Frame{Fin: true, Op: wstest.OpText, Payload: p}.Masked())
 			var buf []byte
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
@@ -75,7 +77,7 @@ func BenchmarkReadText(b *testing.B) {
 func BenchmarkReader(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			c := benchConn(encodeClientFrame(testFrame{fin: true, op: 2, payload: make([]byte, n)}, true))
+			c := benchConn(wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: make([]byte, n)}.Masked())
 			buf := make([]byte, 32<<10)
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
@@ -145,60 +147,33 @@ func BenchmarkEchoTCP(b *testing.B) {
 			ts := httptest.NewServer(s)
 			defer ts.Close()
 			defer s.Shutdown(context.Background())
-			c, _, err := dialRaw(ts.Listener.Addr().String(), "/", nil)
+			c, err := wstest.Dial(context.Background(), "ws://"+ts.Listener.Addr().String()+"/", nil)
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer c.conn.Close()
-			frame := encodeClientFrame(testFrame{fin: true, op: 2, payload: make([]byte, n)}, true)
-			reply := make([]byte, serverHeaderLen(n)+n)
+			defer c.CloseNow()
+			frame := wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: make([]byte, n)}.Masked()
+			reply := make([]byte, n)
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := c.conn.Write(frame); err != nil {
+				if err := c.WriteRaw(frame); err != nil {
 					b.Fatal(err)
 				}
-				if err := readEcho(c.br, reply, n); err != nil {
-					b.Fatal(err)
+				// The echo may come in fragments: read to the last.
+				for got := 0; ; {
+					f, err := c.ReadFrame(reply[got:got])
+					if err != nil {
+						b.Fatal(err)
+					}
+					got += len(f.Payload)
+					if f.Fin {
+						break
+					}
 				}
 			}
 		})
 	}
-}
-
-// readEcho reads frames until n payload bytes have come back, into buf.
-func readEcho(br *bufio.Reader, buf []byte, n int) error {
-	got := 0
-	for got < n || n == 0 {
-		h := buf[:2]
-		if _, err := io.ReadFull(br, h); err != nil {
-			return err
-		}
-		l := int(h[1] & 0x7f)
-		switch l {
-		case 126:
-			if _, err := io.ReadFull(br, buf[:2]); err != nil {
-				return err
-			}
-			l = int(buf[0])<<8 | int(buf[1])
-		case 127:
-			if _, err := io.ReadFull(br, buf[:8]); err != nil {
-				return err
-			}
-			l = 0
-			for _, c := range buf[:8] {
-				l = l<<8 | int(c)
-			}
-		}
-		if _, err := io.ReadFull(br, buf[:l]); err != nil {
-			return err
-		}
-		got += l
-		if n == 0 || h[0]&0x80 != 0 {
-			break
-		}
-	}
-	return nil
 }
 
 // hijackRecorder is a ResponseWriter that can be hijacked, for measuring

@@ -8,6 +8,8 @@ import (
 	"os"
 	"runtime"
 	"testing"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // loadEvents returns the JSON event corpus in testdata, one message a line:
@@ -89,7 +91,7 @@ func BenchmarkDeflateRead(b *testing.B) {
 	var stream []byte
 	var plain int
 	for _, m := range msgs {
-		stream = append(stream, encodeClientFrame(testFrame{fin: true, rsv: 4, op: 1, payload: d.compress(m, true)}, true)...)
+		stream = append(stream, wstest.Frame{Fin: true, RSV: wstest.RSV1, Op: wstest.OpText, Payload: d.compress(m, true)}.Masked()...)
 		plain += len(m)
 	}
 	c := deflateConn(&replayTransport{data: stream}, CompressionOptions{})

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // deflateClient compresses and inflates messages the way a client with
@@ -51,27 +53,29 @@ func (d *deflateClient) inflate(p []byte, takeover bool) ([]byte, error) {
 	return out, nil
 }
 
-// readCompressed reads one message and reports whether it was compressed.
-func (c *testClient) readCompressed() (op byte, payload []byte, compressed bool, err error) {
+// readCompressed reads one message from c as it came, not inflated, and
+// reports whether it was compressed: RSV1 on its first frame, and on no
+// other (RFC 7692 §6). Control frames are skipped; a Close is an error.
+func readCompressed(c *wstest.Conn) (op byte, payload []byte, compressed bool, err error) {
 	first := true
 	for {
-		f, err := c.readFrame()
+		f, err := c.ReadFrame(nil)
 		if err != nil {
 			return 0, nil, false, err
 		}
-		if f.op >= 8 {
-			if f.op == 8 {
-				return 8, f.payload, false, nil
+		if f.Op >= wstest.OpClose {
+			if f.Op == wstest.OpClose {
+				return 0, nil, false, fmt.Errorf("server closed: %q", f.Payload)
 			}
 			continue
 		}
 		if first {
-			op, compressed, first = f.op, f.rsv&4 != 0, false
-		} else if f.rsv != 0 {
-			return 0, nil, false, fmt.Errorf("RSV %d on a continuation", f.rsv)
+			op, compressed, first = f.Op, f.RSV&wstest.RSV1 != 0, false
+		} else if f.RSV != 0 {
+			return 0, nil, false, fmt.Errorf("RSV %d on a continuation", f.RSV)
 		}
-		payload = append(payload, f.payload...)
-		if f.fin {
+		payload = append(payload, f.Payload...)
+		if f.Fin {
 			return op, payload, compressed, nil
 		}
 	}
@@ -96,12 +100,11 @@ func TestDeflateNegotiation(t *testing.T) {
 			s.Options.Compression = tc.opts
 			addr := startServer(t, s)
 			c := dialTest(t, addr, "/", http.Header{"Sec-WebSocket-Extensions": {tc.offer}})
-			defer c.close()
-			if got := c.resp.Header.Get("Sec-WebSocket-Extensions"); !sameExtension(got, tc.want) {
+			if got := c.Resp.Header.Get("Sec-WebSocket-Extensions"); !sameExtension(got, tc.want) {
 				t.Fatalf("answered %q, want %q", got, tc.want)
 			}
-			c.send(testFrame{fin: true, op: 8, payload: closePayload(1000, "")})
-			c.expectEOF()
+			sendClose(t, c, 1000)
+			expectClose(t, c, 1000)
 		})
 	}
 }
@@ -147,7 +150,6 @@ func TestDeflateEcho(t *testing.T) {
 			s.Options.WriteBufferSize = 4096 // make large messages span several fragments
 			addr := startServer(t, s)
 			c := dialTest(t, addr, "/", http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate; client_max_window_bits"}})
-			defer c.close()
 			var d deflateClient
 			threshold := opts.Threshold
 			if threshold == 0 {
@@ -155,8 +157,8 @@ func TestDeflateEcho(t *testing.T) {
 			}
 			var sizes []int
 			for i, msg := range [][]byte{json, json, []byte("tiny"), bytes.Repeat([]byte("0123456789"), 50000), json, {}} {
-				c.send(testFrame{fin: true, rsv: 4, op: 1, payload: d.compress(msg, !opts.ClientContextTakeover)})
-				op, payload, compressed, err := c.readCompressed()
+				send(t, c, wstest.Frame{Fin: true, RSV: wstest.RSV1, Op: wstest.OpText, Payload: d.compress(msg, !opts.ClientContextTakeover)})
+				op, payload, compressed, err := readCompressed(c)
 				if err != nil || op != 1 {
 					t.Fatalf("message %d: op %d %v", i, op, err)
 				}
@@ -191,26 +193,25 @@ func TestDeflateViolations(t *testing.T) {
 	good := d.compress([]byte("hello hello hello"), true)
 	for _, tc := range []struct {
 		name   string
-		frames []testFrame
-		code   uint16
+		frames []wstest.Frame
+		code   int
 	}{
-		{"rsv1 on continuation", []testFrame{{op: 1, payload: []byte("a")}, {fin: true, rsv: 4, op: 0, payload: []byte("b")}}, 1002},
-		{"rsv1 on ping", []testFrame{{fin: true, rsv: 4, op: 9}}, 1002},
-		{"rsv2", []testFrame{{fin: true, rsv: 2, op: 1, payload: good}}, 1002},
-		{"corrupt", []testFrame{{fin: true, rsv: 4, op: 2, payload: []byte{0xff, 0xff, 0xff, 0xff, 0x00}}}, 1007},
-		{"truncated", []testFrame{{fin: true, rsv: 4, op: 2, payload: good[:len(good)/2]}}, 1007},
-		{"invalid utf8 inside", []testFrame{{fin: true, rsv: 4, op: 1, payload: d.compress([]byte("ok \xff no"), true)}}, 1007},
+		{"rsv1 on continuation", []wstest.Frame{{Op: wstest.OpText, Payload: []byte("a")}, {Fin: true, RSV: wstest.RSV1, Op: wstest.OpContinuation, Payload: []byte("b")}}, 1002},
+		{"rsv1 on ping", []wstest.Frame{{Fin: true, RSV: wstest.RSV1, Op: wstest.OpPing}}, 1002},
+		{"rsv2", []wstest.Frame{{Fin: true, RSV: 2, Op: wstest.OpText, Payload: good}}, 1002},
+		{"corrupt", []wstest.Frame{{Fin: true, RSV: wstest.RSV1, Op: wstest.OpBinary, Payload: []byte{0xff, 0xff, 0xff, 0xff, 0x00}}}, 1007},
+		{"truncated", []wstest.Frame{{Fin: true, RSV: wstest.RSV1, Op: wstest.OpBinary, Payload: good[:len(good)/2]}}, 1007},
+		{"invalid utf8 inside", []wstest.Frame{{Fin: true, RSV: wstest.RSV1, Op: wstest.OpText, Payload: d.compress([]byte("ok \xff no"), true)}}, 1007},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := Handler(echoHandler(nil))
 			s.Options.Compression = &CompressionOptions{}
 			addr := startServer(t, s)
 			c := dialTest(t, addr, "/", http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate"}})
-			defer c.close()
 			for _, f := range tc.frames {
-				c.send(f)
+				send(t, c, f)
 			}
-			c.expectClose(tc.code)
+			expectClose(t, c, tc.code)
 		})
 	}
 }
@@ -229,13 +230,12 @@ func TestDeflateBomb(t *testing.T) {
 	s.Options.ReadLimit = 1 << 20
 	addr := startServer(t, s)
 	c := dialTest(t, addr, "/", http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate"}})
-	defer c.close()
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	c.send(testFrame{fin: true, rsv: 4, op: 2, payload: bomb})
-	c.expectClose(1009)
-	if err := <-done; CloseStatus(err) != StatusMessageTooBig {
+	send(t, c, wstest.Frame{Fin: true, RSV: wstest.RSV1, Op: wstest.OpBinary, Payload: bomb})
+	expectClose(t, c, 1009)
+	if err := await(t, done, "the handler"); CloseStatus(err) != StatusMessageTooBig {
 		t.Fatalf("handler: %v", err)
 	}
 	var after runtime.MemStats

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"testing"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 func TestParseHeader(t *testing.T) {
@@ -82,14 +84,14 @@ func (m *memTransport) Close() error                { return nil }
 // hold more than the read limit per message.
 func FuzzReadFrames(f *testing.F) {
 	f.Add([]byte{0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58})
-	f.Add(append(encodeClientFrame(testFrame{op: 1, payload: []byte("Hel")}, true),
-		encodeClientFrame(testFrame{fin: true, op: 0, payload: []byte("lo")}, true)...))
-	f.Add(encodeClientFrame(testFrame{fin: true, op: 9, payload: []byte("ping")}, true))
-	f.Add(encodeClientFrame(testFrame{fin: true, op: 8, payload: closePayload(1000, "bye")}, true))
-	f.Add(encodeClientFrame(testFrame{fin: true, op: 1, payload: []byte("\xce\xba\xf4\x90")}, true))
+	f.Add(append(wstest.Frame{Op: wstest.OpText, Payload: []byte("Hel")}.Masked(),
+		wstest.Frame{Fin: true, Op: wstest.OpContinuation, Payload: []byte("lo")}.Masked()...))
+	f.Add(wstest.Frame{Fin: true, Op: wstest.OpPing, Payload: []byte("ping")}.Masked())
+	f.Add(wstest.Frame{Fin: true, Op: wstest.OpClose, Payload: wstest.ClosePayload(1000, "bye")}.Masked())
+	f.Add(wstest.Frame{Fin: true, Op: wstest.OpText, Payload: []byte("\xce\xba\xf4\x90")}.Masked())
 	f.Add([]byte{0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4})
 	var d deflateClient
-	f.Add(append([]byte{0x80}, encodeClientFrame(testFrame{fin: true, rsv: 4, op: 1, payload: d.compress([]byte("hello hello hello"), true)}, true)...))
+	f.Add(append([]byte{0x80}, wstest.Frame{Fin: true, RSV: wstest.RSV1, Op: wstest.OpText, Payload: d.compress([]byte("hello hello hello"), true)}.Masked()...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const limit = 1 << 16
 		tr := &memTransport{r: bytes.NewReader(data)}

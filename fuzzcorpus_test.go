@@ -19,53 +19,21 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
-// seedFrame encodes a client frame deterministically (encodeClientFrame
-// picks a random key): masked with key when masked is set, with the payload
-// length written in the form lenForm says (0: shortest, 16 or 64: that
+// seedKey is the masking key of every seed: the key of RFC 6455 §5.7.
+// Seeds must be deterministic, for TestFuzzSeeds to compare them with the
+// files on disk.
+var seedKey = [4]byte{0x37, 0xfa, 0x21, 0x3d}
+
+// seedFrame is a client frame with seedKey as its key if masked, with the
+// payload length in the form lenForm says (0: shortest; 16 or 64: that
 // form, even when not minimal).
 func seedFrame(fin bool, rsv, op byte, masked bool, key [4]byte, lenForm int, payload []byte) []byte {
-	b0 := op&0x0f | (rsv&7)<<4
-	if fin {
-		b0 |= 0x80
-	}
-	var mbit byte
-	if masked {
-		mbit = 0x80
-	}
-	n := len(payload)
-	if lenForm == 0 {
-		switch {
-		case n < 126:
-		case n < 65536:
-			lenForm = 16
-		default:
-			lenForm = 64
-		}
-	}
-	out := []byte{b0}
-	switch lenForm {
-	case 16:
-		out = append(out, mbit|126)
-		out = binary.BigEndian.AppendUint16(out, uint16(n))
-	case 64:
-		out = append(out, mbit|127)
-		out = binary.BigEndian.AppendUint64(out, uint64(n))
-	default:
-		out = append(out, mbit|byte(n))
-	}
-	if !masked {
-		return append(out, payload...)
-	}
-	out = append(out, key[:]...)
-	for i, c := range payload {
-		out = append(out, c^key[i%4])
-	}
-	return out
+	return wstest.AppendFrame(nil, wstest.Header{Fin: fin, RSV: rsv, Op: op, Masked: masked, Key: key, LenForm: lenForm}, payload)
 }
-
-var seedKey = [4]byte{0x37, 0xfa, 0x21, 0x3d} // the key of RFC 6455 §5.7
 
 // mf is a masked frame with the shortest length form.
 func mf(fin bool, op byte, payload []byte) []byte {
@@ -74,12 +42,10 @@ func mf(fin bool, op byte, payload []byte) []byte {
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
-// rawHeader is a masked header with an arbitrary 64-bit length and no
-// payload behind it.
+// rawHeader64 is a masked header whose first byte is b0, claiming n bytes
+// in the 64-bit form, with no payload behind it.
 func rawHeader64(b0 byte, n uint64) []byte {
-	h := []byte{b0, 0x80 | 127}
-	h = binary.BigEndian.AppendUint64(h, n)
-	return append(h, seedKey[:]...)
+	return wstest.AppendHeader(nil, wstest.Header{Fin: b0&0x80 != 0, RSV: b0 >> 4 & 7, Op: b0 & 0x0F, Masked: true, Key: seedKey, Length: n, LenForm: 64})
 }
 
 // fuzzSeeds returns, per fuzz target, the seed files by name, each as the
@@ -132,19 +98,19 @@ func fuzzSeeds() map[string]map[string][]any {
 	add("empty", []byte{})
 	// Control frames: fragmented, too long, between fragments.
 	add("ping-not-fin", mf(false, 9, hello))
-	add("close-not-fin", mf(false, 8, closePayload(1000, "")))
+	add("close-not-fin", mf(false, 8, wstest.ClosePayload(1000, "")))
 	add("pong-not-fin", mf(false, 10, nil))
 	add("ping-125", mf(true, 9, bytes.Repeat([]byte("p"), 125)))
 	add("ping-126-16bit", mf(true, 9, bytes.Repeat([]byte("p"), 126)))
 	add("ping-5-in-64bit-form", seedFrame(true, 0, 9, true, seedKey, 64, hello))
 	add("ping-between-fragments", cat(mf(false, 1, []byte("Hel")), mf(true, 9, []byte("ping")), mf(true, 0, []byte("lo"))))
-	add("close-between-fragments", cat(mf(false, 1, []byte("Hel")), mf(true, 8, closePayload(1000, "mid"))))
+	add("close-between-fragments", cat(mf(false, 1, []byte("Hel")), mf(true, 8, wstest.ClosePayload(1000, "mid"))))
 	// Message state errors.
 	add("continuation-first", mf(true, 0, hello))
 	add("new-message-in-fragmented", cat(mf(false, 1, []byte("a")), mf(true, 2, []byte("b"))))
 	add("empty-fragments", cat(mf(false, 2, nil), mf(false, 0, nil), mf(true, 0, nil)))
 	add("two-messages", cat(mf(true, 1, []byte("one")), mf(true, 2, []byte("two"))))
-	add("data-after-close", cat(mf(true, 8, closePayload(1000, "")), mf(true, 1, []byte("late"))))
+	add("data-after-close", cat(mf(true, 8, wstest.ClosePayload(1000, "")), mf(true, 1, []byte("late"))))
 	// Reserved bits and opcodes.
 	for rsv := byte(1); rsv <= 7; rsv++ {
 		add(fmt.Sprintf("rsv-%d", rsv), seedFrame(true, rsv, 1, true, seedKey, 0, hello))
@@ -166,15 +132,15 @@ func fuzzSeeds() map[string]map[string][]any {
 	add("binary-invalid-utf8-is-fine", mf(true, 2, []byte("\xff\xfe\xc0\xaf")))
 	// Close frames at every code boundary, and bad reasons.
 	for _, code := range closeCodeBoundaries {
-		add(fmt.Sprintf("close-code-%d", code), mf(true, 8, closePayload(code, "")))
+		add(fmt.Sprintf("close-code-%d", code), mf(true, 8, wstest.ClosePayload(code, "")))
 	}
 	add("close-empty", mf(true, 8, nil))
 	add("close-one-byte", mf(true, 8, []byte{0x03}))
-	add("close-reason-max-123", mf(true, 8, closePayload(1000, strings.Repeat("r", 123))))
-	add("close-reason-124-too-long", mf(true, 8, closePayload(1000, strings.Repeat("r", 124))))
-	add("close-reason-invalid-utf8", mf(true, 8, closePayload(1000, "\xff")))
-	add("close-reason-surrogate", mf(true, 8, closePayload(1001, "\xed\xa0\x80")))
-	add("close-reason-truncated-rune", mf(true, 8, closePayload(1000, "ab\xce")))
+	add("close-reason-max-123", mf(true, 8, wstest.ClosePayload(1000, strings.Repeat("r", 123))))
+	add("close-reason-124-too-long", mf(true, 8, wstest.ClosePayload(1000, strings.Repeat("r", 124))))
+	add("close-reason-invalid-utf8", mf(true, 8, wstest.ClosePayload(1000, "\xff")))
+	add("close-reason-surrogate", mf(true, 8, wstest.ClosePayload(1001, "\xed\xa0\x80")))
+	add("close-reason-truncated-rune", mf(true, 8, wstest.ClosePayload(1000, "ab\xce")))
 
 	// FuzzHandshake: raw HTTP requests.
 	hs := seeds["FuzzHandshake"]
@@ -223,19 +189,19 @@ func fuzzSeeds() map[string]map[string][]any {
 	// FuzzClosePayload: every boundary of the code ranges, and reasons.
 	cp := seeds["FuzzClosePayload"]
 	for _, code := range closeCodeBoundaries {
-		cp[fmt.Sprintf("code-%d", code)] = []any{closePayload(code, "")}
+		cp[fmt.Sprintf("code-%d", code)] = []any{wstest.ClosePayload(code, "")}
 	}
 	cp["empty"] = []any{[]byte{}}
 	cp["one-byte"] = []any{[]byte{0x03}}
-	cp["reason-greek"] = []any{closePayload(1000, "κόσμε")}
-	cp["reason-123"] = []any{closePayload(1000, strings.Repeat("r", 123))}
-	cp["reason-124"] = []any{closePayload(1000, strings.Repeat("r", 124))}
-	cp["reason-122-plus-2byte-rune"] = []any{closePayload(1000, strings.Repeat("r", 122)+"é")}
-	cp["reason-overlong"] = []any{closePayload(1000, "\xc0\xaf")}
-	cp["reason-surrogate"] = []any{closePayload(1000, "\xed\xa0\x80")}
-	cp["reason-beyond-10ffff"] = []any{closePayload(1000, "\xf4\x90\x80\x80")}
-	cp["reason-truncated-rune"] = []any{closePayload(1000, "\xe2\x82")}
-	cp["reason-nul"] = []any{closePayload(1000, "\x00")}
+	cp["reason-greek"] = []any{wstest.ClosePayload(1000, "κόσμε")}
+	cp["reason-123"] = []any{wstest.ClosePayload(1000, strings.Repeat("r", 123))}
+	cp["reason-124"] = []any{wstest.ClosePayload(1000, strings.Repeat("r", 124))}
+	cp["reason-122-plus-2byte-rune"] = []any{wstest.ClosePayload(1000, strings.Repeat("r", 122)+"é")}
+	cp["reason-overlong"] = []any{wstest.ClosePayload(1000, "\xc0\xaf")}
+	cp["reason-surrogate"] = []any{wstest.ClosePayload(1000, "\xed\xa0\x80")}
+	cp["reason-beyond-10ffff"] = []any{wstest.ClosePayload(1000, "\xf4\x90\x80\x80")}
+	cp["reason-truncated-rune"] = []any{wstest.ClosePayload(1000, "\xe2\x82")}
+	cp["reason-nul"] = []any{wstest.ClosePayload(1000, "\x00")}
 
 	// FuzzMask: data, key, split point. Lengths around the 8- and 64-byte
 	// strides of the fast path, splits at every phase.
@@ -313,7 +279,7 @@ func fuzzSeeds() map[string]map[string][]any {
 
 // closeCodeBoundaries are the edges of every range RFC 6455 §7.4 and the
 // IANA registry give close codes.
-var closeCodeBoundaries = []uint16{
+var closeCodeBoundaries = []int{
 	0, 999, 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010,
 	1011, 1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 3000, 3999, 4000,
 	4999, 5000, 65535,

@@ -6,12 +6,13 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 func TestAcceptKey(t *testing.T) {
@@ -194,7 +195,7 @@ func TestUpgradeThroughNetHTTP(t *testing.T) {
 	defer conn.Close()
 	req := "GET / HTTP/1.1\r\nHost: " + ts.Listener.Addr().String() + "\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: v1.chat, v2.chat\r\n\r\n"
-	early := encodeClientFrame(testFrame{fin: true, op: 1, payload: []byte("early bird")}, true)
+	early := wstest.Frame{Fin: true, Op: wstest.OpText, Payload: []byte("early bird")}.Masked()
 	conn.Write(append([]byte(req), early...))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
@@ -220,24 +221,19 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != 101 {
-		t.Fatalf("%v %v", resp, err)
+	c, err := wstest.Handshake(conn, "x", "/", nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	c := &testClient{t: t, conn: conn, br: br}
 	for _, n := range []int{5, 70000, 1 << 20} {
 		p := bytes.Repeat([]byte("x"), n)
-		c.sendMessage(2, p)
-		if _, got, err := c.readMessage(); err != nil || !bytes.Equal(got, p) {
+		send(t, c, wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: p})
+		if _, got, err := c.ReadMessage(nil); err != nil || !bytes.Equal(got, p) {
 			t.Fatalf("%d bytes: %d back, %v", n, len(got), err)
 		}
 	}
-	c.send(testFrame{fin: true, op: 8, payload: closePayload(1000, "")})
-	if f, err := c.readFrame(); err != nil || f.op != 8 {
-		t.Fatalf("close reply %+v %v", f, err)
-	}
+	sendClose(t, c, 1000)
+	expectClose(t, c, 1000)
 }
 
 // FuzzHandshake: any request either upgrades or gets a 4xx with a

@@ -23,7 +23,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +39,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // loadSize returns the number of connections: WS_STRESS_CONNS if set, else
@@ -94,7 +95,6 @@ func needFiles(tb testing.TB, n int) uint64 {
 type loadDialer struct {
 	addr    string
 	sources []net.IP
-	br      sync.Pool // *bufio.Reader for the handshake response
 }
 
 func newLoadDialer(addr string, conns int) *loadDialer {
@@ -105,12 +105,12 @@ func newLoadDialer(addr string, conns int) *loadDialer {
 	return d
 }
 
-const loadKey = "dGhlIHNhbXBsZSBub25jZQ=="
-
-// dial opens connection i and completes its handshake, keeping nothing
-// but the net.Conn.
-func (d *loadDialer) dial(i int) (net.Conn, error) {
-	nd := net.Dialer{Timeout: 10 * time.Second}
+// dial opens connection i and completes its handshake. The client is the
+// tests' own (internal/wstest): writing into a reused scratch buffer and
+// reading into a reused message buffer, it allocates nothing per message,
+// which is what 10,000 connections need of it.
+func (d *loadDialer) dial(i int) (*wstest.Conn, error) {
+	nd := net.Dialer{Timeout: patience}
 	if len(d.sources) > 1 {
 		nd.LocalAddr = &net.TCPAddr{IP: d.sources[i%len(d.sources)]}
 	}
@@ -118,31 +118,15 @@ func (d *loadDialer) dial(i int) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	req := "GET /" + strconv.Itoa(i) + " HTTP/1.1\r\nHost: " + d.addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + loadKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(conn, req); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	br, _ := d.br.Get().(*bufio.Reader)
-	if br == nil {
-		br = bufio.NewReaderSize(conn, 512)
-	}
-	br.Reset(conn)
-	defer d.br.Put(br)
-	resp, err := http.ReadResponse(br, nil)
-	if err == nil && (resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != AcceptKey(loadKey)) {
-		err = fmt.Errorf("handshake: %d %v", resp.StatusCode, resp.Header)
-	}
-	if err == nil && br.Buffered() > 0 {
-		err = errors.New("bytes after the 101")
-	}
+	c, err := wstest.Handshake(conn, d.addr, "/"+strconv.Itoa(i), nil)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	conn.SetDeadline(time.Time{})
-	return conn, nil
+	// Generous: a step of thousands of connections at once may keep one
+	// waiting, but no step may hang.
+	c.Timeout = 5 * time.Minute
+	return c, nil
 }
 
 // loadPayload is message i of connection id: n bytes that differ from
@@ -156,83 +140,12 @@ func loadPayload(dst []byte, id, i, n int) []byte {
 	return dst
 }
 
-// loadWrite writes one masked frame.
-func loadWrite(conn net.Conn, fin bool, op byte, p []byte, scratch []byte) ([]byte, error) {
-	key := [4]byte{byte(len(p)), 0x5a, 0xa5, byte(op)}
-	b0 := op
-	if fin {
-		b0 |= 0x80
-	}
-	buf := append(scratch[:0], b0)
-	switch n := len(p); {
-	case n < 126:
-		buf = append(buf, 0x80|byte(n))
-	case n < 1<<16:
-		buf = append(buf, 0x80|126)
-		buf = binary.BigEndian.AppendUint16(buf, uint16(n))
-	default:
-		buf = append(buf, 0x80|127)
-		buf = binary.BigEndian.AppendUint64(buf, uint64(n))
-	}
-	buf = append(buf, key[:]...)
-	for i, c := range p {
-		buf = append(buf, c^key[i%4])
-	}
-	_, err := conn.Write(buf)
-	return buf, err
-}
-
-// loadRead reads one whole message, or a Close frame (op 8), into scratch.
-// cut reports a message whose fragments stopped at a Close.
-func loadRead(conn net.Conn, scratch []byte) (op byte, msg []byte, cut bool, err error) {
-	msg = scratch[:0]
-	var hdr [8]byte
-	for {
-		if _, err := io.ReadFull(conn, hdr[:2]); err != nil {
-			return 0, msg, false, err
-		}
-		fin, fop := hdr[0]&0x80 != 0, hdr[0]&0x0f
-		n := uint64(hdr[1] & 0x7f)
-		switch n {
-		case 126:
-			if _, err := io.ReadFull(conn, hdr[:2]); err != nil {
-				return 0, msg, false, err
-			}
-			n = uint64(binary.BigEndian.Uint16(hdr[:2]))
-		case 127:
-			if _, err := io.ReadFull(conn, hdr[:8]); err != nil {
-				return 0, msg, false, err
-			}
-			n = binary.BigEndian.Uint64(hdr[:8])
-		}
-		if n > 64<<20 {
-			return 0, msg, false, fmt.Errorf("frame of %d bytes", n)
-		}
-		if fop >= 8 {
-			var p [125]byte
-			if n > 125 {
-				return 0, msg, false, fmt.Errorf("control frame of %d bytes", n)
-			}
-			if _, err := io.ReadFull(conn, p[:n]); err != nil {
-				return 0, msg, false, err
-			}
-			if fop == 8 {
-				return 8, append(msg[:0], p[:n]...), op != 0, nil
-			}
-			continue // pings and pongs: none expected, ignored
-		}
-		if fop != 0 {
-			op = fop
-		}
-		start := len(msg)
-		msg = append(msg, make([]byte, n)...)
-		if _, err := io.ReadFull(conn, msg[start:]); err != nil {
-			return 0, msg, false, err
-		}
-		if fin {
-			return op, msg, false, nil
-		}
-	}
+// loadWrite writes p as one binary message, masked, framed in scratch,
+// and returns scratch for the next time.
+func loadWrite(c *wstest.Conn, p []byte, scratch []byte) ([]byte, error) {
+	h := wstest.Header{Fin: true, Op: wstest.OpBinary, Masked: true, Key: wstest.RandomKey()}
+	scratch = wstest.AppendFrame(scratch[:0], h, p)
+	return scratch, c.WriteRaw(scratch)
 }
 
 // inParallel runs f(w, i) for i in [0, n) on workers goroutines (w is the
@@ -423,12 +336,12 @@ func TestLoadClientProcess(t *testing.T) {
 	}
 	const workers = 32
 	d := newLoadDialer(addr, n)
-	conns := make([]net.Conn, n)
+	conns := make([]*wstest.Conn, n)
 	await("dial")
 	defer func() {
 		for _, c := range conns {
 			if c != nil {
-				c.Close()
+				c.CloseNow()
 			}
 		}
 	}()
@@ -441,9 +354,6 @@ func TestLoadClientProcess(t *testing.T) {
 		fail(err)
 	}
 	say("open %d %v %d", n, time.Since(start).Round(time.Millisecond), len(d.sources))
-	for _, c := range conns {
-		c.SetDeadline(time.Now().Add(5 * time.Minute)) // no step may hang
-	}
 
 	switch mode {
 	case "echo":
@@ -457,7 +367,7 @@ func TestLoadClientProcess(t *testing.T) {
 
 // clientEcho: one echo on each connection, then m on each, then close them
 // all, a step at a time as the test says.
-func clientEcho(conns []net.Conn, m, workers int, say func(string, ...any), fail func(error), await func(string)) {
+func clientEcho(conns []*wstest.Conn, m, workers int, say func(string, ...any), fail func(error), await func(string)) {
 	n := len(conns)
 	scratch := make([][]byte, workers)
 	readBufs := make([][]byte, workers)
@@ -465,15 +375,15 @@ func clientEcho(conns []net.Conn, m, workers int, say func(string, ...any), fail
 	echo := func(w, i, k, size int) error {
 		payloads[w] = loadPayload(payloads[w], i, k, size)
 		var err error
-		if scratch[w], err = loadWrite(conns[i], true, 2, payloads[w], scratch[w]); err != nil {
+		if scratch[w], err = loadWrite(conns[i], payloads[w], scratch[w]); err != nil {
 			return err
 		}
-		op, msg, _, err := loadRead(conns[i], readBufs[w])
+		op, msg, err := conns[i].ReadMessage(readBufs[w])
 		readBufs[w] = msg
 		if err != nil {
 			return err
 		}
-		if op != 2 || !bytes.Equal(msg, payloads[w]) {
+		if op != wstest.OpBinary || !bytes.Equal(msg, payloads[w]) {
 			return fmt.Errorf("message %d: op %d, %d bytes back for %d sent, equal %v", k, op, len(msg), size, bytes.Equal(msg, payloads[w]))
 		}
 		return nil
@@ -508,19 +418,13 @@ func clientEcho(conns []net.Conn, m, workers int, say func(string, ...any), fail
 	start = time.Now()
 	if err := inParallel(n, workers, func(w, i int) error {
 		c := conns[i]
-		var err error
-		if scratch[w], err = loadWrite(c, true, 8, closePayload(1000, ""), scratch[w]); err != nil {
+		if err := c.Send(wstest.Frame{Fin: true, Op: wstest.OpClose, Payload: wstest.ClosePayload(1000, "")}); err != nil {
 			return err
 		}
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		op, msg, _, err := loadRead(c, readBufs[w])
-		if err != nil || op != 8 || len(msg) < 2 || binary.BigEndian.Uint16(msg) != 1000 {
-			return fmt.Errorf("close reply: op %d % x %v", op, msg, err)
+		// The server's 1000 back, then the end of TCP.
+		if err := c.ExpectClose(1000); err != nil {
+			return err
 		}
-		if _, err := c.Read(make([]byte, 1)); err != io.EOF {
-			return fmt.Errorf("after the close: %v, want EOF", err)
-		}
-		c.Close()
 		conns[i] = nil
 		return nil
 	}); err != nil {
@@ -533,7 +437,7 @@ func clientEcho(conns []net.Conn, m, workers int, say func(string, ...any), fail
 // sent and their echoes checked one after another, until the server
 // closes; it reports "warm" once every connection has had m round trips,
 // and the outcome when all have ended.
-func clientConversations(conns []net.Conn, m int, say func(string, ...any)) {
+func clientConversations(conns []*wstest.Conn, m int, say func(string, ...any)) {
 	n := len(conns)
 	sizes := []int{10, 1000, 70_000, 3, 100}
 	if n > 1000 {
@@ -541,7 +445,7 @@ func clientConversations(conns []net.Conn, m int, say func(string, ...any)) {
 	}
 	type outcome struct {
 		echoes int
-		code   uint16
+		code   int
 		cut    bool
 		err    error
 	}
@@ -560,38 +464,33 @@ func clientConversations(conns []net.Conn, m int, say func(string, ...any)) {
 					warm.Done()
 				}
 			}()
-			c.SetDeadline(time.Now().Add(5 * time.Minute))
 			var scratch, rbuf, want []byte
 			for k := 0; ; k++ {
 				want = loadPayload(want, i, k, sizes[(i+k)%len(sizes)])
 				var err error
-				scratch, err = loadWrite(c, true, 2, want, scratch)
+				scratch, err = loadWrite(c, want, scratch)
 				if err != nil && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
 					o.err = fmt.Errorf("write %d: %w", k, err)
 					return
 				}
 				// A failed write means the server has closed: its Close
-				// frame waits to be read.
-				op, msg, cut, rerr := loadRead(c, rbuf)
+				// frame waits to be read. ReadMessage answers it.
+				op, msg, rerr := c.ReadMessage(rbuf)
 				rbuf = msg
-				if rerr != nil {
-					o.err = fmt.Errorf("after %d echoes: %w", o.echoes, rerr)
+				if code := wstest.CloseCode(rerr); code != 0 {
+					o.code = code
+					o.cut = op != 0
 					return
 				}
-				if op == 8 {
-					o.cut = cut
-					if len(msg) >= 2 {
-						o.code = binary.BigEndian.Uint16(msg)
-					}
-					loadWrite(c, true, 8, msg[:min(2, len(msg))], scratch)
-					io.Copy(io.Discard, c) // to the server's end of TCP
+				if rerr != nil {
+					o.err = fmt.Errorf("after %d echoes: %w", o.echoes, rerr)
 					return
 				}
 				if err != nil {
 					o.err = fmt.Errorf("write %d failed, yet an echo came: %w", k, err)
 					return
 				}
-				if op != 2 || !bytes.Equal(msg, want) {
+				if op != wstest.OpBinary || !bytes.Equal(msg, want) {
 					o.err = fmt.Errorf("echo %d: op %d, %d bytes for %d sent, equal %v", k, op, len(msg), len(want), bytes.Equal(msg, want))
 					return
 				}
@@ -609,7 +508,7 @@ func clientConversations(conns []net.Conn, m int, say func(string, ...any)) {
 	res := shutdownOutcome{Clients: n, Codes: map[uint16]int{}}
 	for i, o := range outcomes {
 		res.Echoes += o.echoes
-		res.Codes[o.code]++
+		res.Codes[uint16(o.code)]++
 		var problem string
 		switch {
 		case o.err != nil:
@@ -650,7 +549,9 @@ func TestLoad(t *testing.T) {
 
 	var handlerErrs sync.Map
 	var badEnds atomic.Int32
+	started := make(chan struct{}, n) // the Server counts a connection before its handler starts
 	s := Handler(func(c *Conn, r *http.Request) {
+		started <- struct{}{}
 		ctx := context.Background()
 		for {
 			// A fresh buffer each time: an idle handler holds none.
@@ -677,11 +578,8 @@ func TestLoad(t *testing.T) {
 	mem0 := heap0 + stack0
 	child.tell("dial")
 	opened := child.expect("open", step)
-	for deadline := time.Now().Add(30 * time.Second); s.Conns() != n; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections open, want %d", s.Conns(), n)
-		}
-		time.Sleep(time.Millisecond)
+	for range n {
+		await(t, started, "every handler to start")
 	}
 	goroutinesOpen := runtime.NumGoroutine()
 	heapOpen, stackOpen := heapAndStack()
@@ -724,12 +622,7 @@ func TestLoad(t *testing.T) {
 
 	child.tell("close")
 	closed := child.expect("closed", step)
-	for deadline := time.Now().Add(30 * time.Second); s.Conns() != 0; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections still open", s.Conns())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "every connection to leave the server", func() bool { return s.Conns() == 0 })
 	checkGoroutines(t, goroutines0)
 	if k := badEnds.Load(); k > 0 {
 		handlerErrs.Range(func(k, v any) bool {
@@ -764,7 +657,7 @@ func TestLoadShutdown(t *testing.T) {
 		t.Fatalf("%d connections open, want %d", c, n)
 	}
 
-	const shutdownDeadline = 20 * time.Second
+	const shutdownDeadline = patience
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownDeadline)
 	defer cancel()
 	start := time.Now()

@@ -4,19 +4,26 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // chunkTransport delivers its input in the chunks given, then blocks until
-// closed, and records each write.
+// closed, and records each write, with the goroutine that made it; if
+// wrote is set, it is told of each write.
 type chunkTransport struct {
 	in     chan []byte
 	closed chan struct{}
 	once   sync.Once
 	mu     sync.Mutex
 	writes [][]byte
+	by     []string      // the goroutine of each write
+	wrote  chan struct{} // if not nil, told of each write
 }
 
 func newChunkTransport(chunks ...[]byte) *chunkTransport {
@@ -39,7 +46,11 @@ func (t *chunkTransport) Read(p []byte) (int, error) {
 func (t *chunkTransport) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	t.writes = append(t.writes, bytes.Clone(p))
+	t.by = append(t.by, goroutine())
 	t.mu.Unlock()
+	if t.wrote != nil {
+		t.wrote <- struct{}{}
+	}
 	return len(p), nil
 }
 
@@ -54,12 +65,27 @@ func (t *chunkTransport) written() [][]byte {
 	return t.writes
 }
 
+// goroutine names the calling goroutine ("goroutine 42"): the first line
+// of its stack trace, the only place the runtime tells it.
+func goroutine() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(string(buf), " [")
+	return id
+}
+
 // Sixteen requests that arrive together get their sixteen replies in one
 // write, sent when the reader runs out of input.
 func TestCoalescePipelinedReplies(t *testing.T) {
+	// Only the reader running out of input may send the batch: with the
+	// 1 ms timer, a loaded machine can be slower than that between two
+	// reads, and the timer would send part of it.
+	defer func(d time.Duration) { coalesceDelay = d }(coalesceDelay)
+	coalesceDelay = time.Hour
+
 	var batch []byte
 	for i := range 16 {
-		batch = append(batch, encodeClientFrame(testFrame{fin: true, op: 2, payload: []byte{byte(i)}}, true)...)
+		batch = append(batch, wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: []byte{byte(i)}}.Masked()...)
 	}
 	tr := newChunkTransport(batch)
 	c := newConn(tr, nil, "", nil)
@@ -89,33 +115,43 @@ func TestCoalescePipelinedReplies(t *testing.T) {
 }
 
 // A reply held back while the handler is busy with something else goes out
-// within the coalescing delay, not when the handler next reads.
+// by the coalescing timer, not when the handler next reads: here it never
+// reads again, and the write comes from another goroutine than the one
+// that called WriteMessage. How long it was held is logged; that it is
+// about coalesceDelay is not asserted, as a timer is late on a loaded
+// machine.
 func TestCoalesceTimerBound(t *testing.T) {
-	two := append(encodeClientFrame(testFrame{fin: true, op: 1, payload: []byte("a")}, true),
-		encodeClientFrame(testFrame{fin: true, op: 1, payload: []byte("b")}, true)...)
+	two := append(wstest.Frame{Fin: true, Op: wstest.OpText, Payload: []byte("a")}.Masked(),
+		wstest.Frame{Fin: true, Op: wstest.OpText, Payload: []byte("b")}.Masked()...)
 	tr := newChunkTransport(two)
+	tr.wrote = make(chan struct{}, 1)
 	c := newConn(tr, nil, "", nil)
 	defer c.CloseNow()
 	if _, _, err := c.ReadMessage(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	c.WriteMessage(context.Background(), MessageText, []byte("reply"))
-	for len(tr.written()) == 0 {
-		if time.Since(start) > time.Second {
-			t.Fatal("held-back reply never sent")
-		}
-		time.Sleep(100 * time.Microsecond)
+	if err := c.WriteMessage(context.Background(), MessageText, []byte("reply")); err != nil {
+		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Fatalf("held back for %v", d)
+	await(t, tr.wrote, "the held-back reply to be sent")
+	held := time.Since(start)
+	tr.mu.Lock()
+	writes, by := tr.writes, tr.by
+	tr.mu.Unlock()
+	if len(writes) != 1 || !bytes.Equal(writes[0], []byte{0x81, 5, 'r', 'e', 'p', 'l', 'y'}) {
+		t.Fatalf("writes %q, want the reply", writes)
 	}
+	if me := goroutine(); by[0] == me {
+		t.Fatalf("the reply was written by WriteMessage itself (%s), not held back", me)
+	}
+	t.Logf("the reply was held back %v (coalesceDelay %v)", held, coalesceDelay)
 }
 
 // Nothing is held back when no input is waiting: a request-reply exchange
 // sees no delay.
 func TestNoCoalesceWhenIdle(t *testing.T) {
-	tr := newChunkTransport(encodeClientFrame(testFrame{fin: true, op: 1, payload: []byte("a")}, true))
+	tr := newChunkTransport(wstest.Frame{Fin: true, Op: wstest.OpText, Payload: []byte("a")}.Masked())
 	c := newConn(tr, nil, "", nil)
 	defer c.CloseNow()
 	if _, _, err := c.ReadMessage(context.Background(), nil); err != nil {

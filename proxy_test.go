@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -21,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // needNginx returns the path of nginx, or fails the test saying how to
@@ -172,19 +173,15 @@ func TestBehindNginx(t *testing.T) {
 			// What a browser sends for a page served by the proxy: Host and
 			// Origin both name the proxy, port included.
 			origin := "http://" + proxy
-			c, resp, err := dialRaw(proxy, "/", http.Header{"Origin": {origin}})
-			if err != nil {
-				t.Fatalf("dial through nginx: %v", err)
-			}
-			defer c.close()
+			c, err := wstest.Dial(context.Background(), "ws://"+proxy+"/", http.Header{"Origin": {origin}})
 			if !tc.ok {
-				if resp.StatusCode != http.StatusForbidden {
-					t.Fatalf("status %d, want 403", resp.StatusCode)
+				var he *wstest.HandshakeError
+				if !errors.As(err, &he) || he.Status != http.StatusForbidden {
+					t.Fatalf("dial through nginx: %v, want 403", err)
 				}
-				body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 				for _, want := range []string{origin, "OriginPatterns"} {
-					if !bytes.Contains(body, []byte(want)) {
-						t.Errorf("the 403 body does not name %q: %s", want, body)
+					if !strings.Contains(he.Body, want) {
+						t.Errorf("the 403 body does not name %q: %s", want, he.Body)
 					}
 				}
 				if !strings.Contains(logged.String(), "refused GET / ") || !strings.Contains(logged.String(), origin) {
@@ -192,30 +189,23 @@ func TestBehindNginx(t *testing.T) {
 				}
 				return
 			}
-			if resp.StatusCode != http.StatusSwitchingProtocols {
-				t.Fatalf("status %d through nginx, want 101; server log: %s", resp.StatusCode, logged.String())
+			if err != nil {
+				t.Fatalf("dial through nginx: %v; server log: %s", err, logged.String())
 			}
-			c.t = t
+			defer c.CloseNow()
 			for _, msg := range []string{"through", "the proxy", strings.Repeat("x", 70000)} {
-				c.sendMessage(1, []byte(msg))
-				op, got, err := c.readMessage()
-				if err != nil || op != 1 || string(got) != msg {
+				c.WriteText(msg)
+				op, got, err := c.ReadMessage(nil)
+				if err != nil || op != wstest.OpText || string(got) != msg {
 					t.Fatalf("echo of %d bytes: op %d, %d bytes, %v", len(msg), op, len(got), err)
 				}
 			}
-			c.send(testFrame{fin: true, op: 8, payload: closePayload(1000, "bye")})
-			f, err := c.readFrame()
-			if err != nil || f.op != 8 {
-				t.Fatalf("close answer: %+v %v", f, err)
+			if err := c.Close(1000, "bye"); wstest.CloseCode(err) != 1000 {
+				t.Fatalf("close answer: %v", err)
 			}
 			var ce *CloseError
-			select {
-			case err := <-done:
-				if !errors.As(err, &ce) || ce.Local || ce.Code != StatusNormalClosure || ce.Reason != "bye" {
-					t.Fatalf("handler ended with %v, want the peer's 1000 bye", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("handler did not end")
+			if err := await(t, done, "the handler's end"); !errors.As(err, &ce) || ce.Local || ce.Code != StatusNormalClosure || ce.Reason != "bye" {
+				t.Fatalf("handler ended with %v, want the peer's 1000 bye", err)
 			}
 		})
 	}
@@ -230,30 +220,23 @@ func TestBehindNginxKeepalive(t *testing.T) {
 	s.Options.PingInterval = 300 * time.Millisecond
 	backend := startServer(t, s)
 	proxy := startNginx(t, backend, "proxy_set_header Host $http_host;\n        proxy_read_timeout 1s;")
-	c, resp, err := dialRaw(proxy, "/", nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("dial through nginx: %v %v", resp, err)
-	}
-	defer c.close()
-	c.t = t
+	c := wstest.DialTest(t, "ws://"+proxy+"/", nil)
 	// Stay quiet but answer pings for well past nginx's timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
+	idle := time.Now().Add(3 * time.Second)
 	pings := 0
-	for ctx.Err() == nil {
-		c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		f, err := c.readFrame()
+	for time.Now().Before(idle) {
+		f, err := c.ReadFrame(nil)
 		if err != nil {
 			t.Fatalf("after %d pings: %v", pings, err)
 		}
-		if f.op != 9 {
-			t.Fatalf("got opcode %d, want pings only", f.op)
+		if f.Op != wstest.OpPing {
+			t.Fatalf("got opcode %d, want pings only", f.Op)
 		}
 		pings++
-		c.send(testFrame{fin: true, op: 10, payload: f.payload})
+		c.Send(wstest.Frame{Fin: true, Op: wstest.OpPong, Payload: f.Payload})
 	}
-	c.sendMessage(1, []byte("still here"))
-	if op, got, err := c.readMessage(); err != nil || op != 1 || string(got) != "still here" {
+	c.WriteText("still here")
+	if op, got, err := c.ReadMessage(nil); err != nil || op != wstest.OpText || string(got) != "still here" {
 		t.Fatalf("echo after %d pings: %v", pings, err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // Wrap leaves ordinary requests to the wrapped handler, untouched, and
@@ -37,9 +39,8 @@ func TestWrap(t *testing.T) {
 	}
 	resp.Body.Close()
 	c := dialTest(t, addr, "/hello", nil)
-	defer c.close()
-	c.sendMessage(1, []byte("ws"))
-	if _, msg, err := c.readMessage(); err != nil || string(msg) != "ws" {
+	send(t, c, wstest.Frame{Fin: true, Op: wstest.OpText, Payload: []byte("ws")})
+	if _, msg, err := c.ReadMessage(nil); err != nil || string(msg) != "ws" {
 		t.Fatalf("%q %v", msg, err)
 	}
 }
@@ -63,24 +64,17 @@ func TestMaxConns(t *testing.T) {
 	addr := startServer(t, s)
 	a := dialTest(t, addr, "/", nil)
 	b := dialTest(t, addr, "/", nil)
-	_, resp, err := dialRaw(addr, "/", nil)
-	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("third: %v %v", resp, err)
+	if resp := dialRefused(t, addr, "/"); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("third: %d %v", resp.StatusCode, resp.Header)
 	}
-	// A slot frees when a connection ends.
-	a.send(testFrame{fin: true, op: 8, payload: closePayload(1000, "")})
-	a.expectEOF()
-	a.close()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Conns() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d conns", s.Conns())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// A slot frees when a connection ends: once its handler has returned,
+	// which nothing signals outside the Server.
+	sendClose(t, a, 1000)
+	expectClose(t, a, 1000)
+	eventually(t, "the closed connection to leave", func() bool { return s.Conns() == 1 })
 	c := dialTest(t, addr, "/", nil)
-	c.close()
-	b.close()
+	c.CloseNow()
+	b.CloseNow()
 }
 
 // Shutdown sends 1001 to every peer, lets a message being written finish,
@@ -88,53 +82,62 @@ func TestMaxConns(t *testing.T) {
 func TestShutdown(t *testing.T) {
 	const n = 20
 	var handlers sync.WaitGroup
+	started := make(chan struct{}, n)
 	s := Handler(func(c *Conn, r *http.Request) {
 		defer handlers.Done()
+		started <- struct{}{}
 		echoHandler(nil)(c, r)
 	})
 	handlers.Add(n)
 	addr := startServer(t, s)
-	var clients []*testClient
+	var clients []*wstest.Conn
 	for range n {
 		clients = append(clients, dialTest(t, addr, "/", nil))
-	}
-	for s.Conns() != n {
-		time.Sleep(time.Millisecond)
+		await(t, started, "a handler to start")
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(context.Background()) }()
 	for _, c := range clients {
-		c.expectClose(1001)
-		c.close()
+		expectClose(t, c, 1001)
 	}
-	if err := <-done; err != nil {
+	if err := await(t, done, "Shutdown to return"); err != nil {
 		t.Fatal(err)
 	}
-	handlers.Wait()
-	if _, resp, err := dialRaw(addr, "/", nil); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("after shutdown: %v %v", resp, err)
+	handlers.Wait() // Shutdown returned nil: they have all returned
+	if resp := dialRefused(t, addr, "/"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("after shutdown: %d", resp.StatusCode)
 	}
 }
 
-// Shutdown gives up at its context's deadline, closing what is left.
+// Shutdown gives up at its context's deadline, not before, and closes
+// what is left: the peer's connection ends, and so does the handler
+// waiting on Done.
 func TestShutdownDeadline(t *testing.T) {
+	const deadline = 200 * time.Millisecond // the trigger: nothing here ever answers
+	started := make(chan struct{}, 1)
+	ended := make(chan struct{})
 	s := Handler(func(c *Conn, r *http.Request) {
+		started <- struct{}{}
 		<-c.Done() // a handler that ignores the close and never reads
+		close(ended)
 	})
-	s.Options.CloseTimeout = time.Minute
+	s.Options.CloseTimeout = time.Hour
 	addr := startServer(t, s)
 	c := dialTest(t, addr, "/", nil) // a client that never answers the close
-	defer c.close()
-	for s.Conns() != 1 {
-		time.Sleep(time.Millisecond)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
+	await(t, started, "the handler to start")
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
 	if err := s.Shutdown(ctx); err != context.DeadlineExceeded {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("Shutdown took %v", d)
+	if d := time.Since(start); d < deadline {
+		t.Errorf("Shutdown gave up after %v, before its deadline of %v", d, deadline)
 	}
+	// The peer got the 1001 and then the end of the connection.
+	if code, _, err := c.ReadClose(); err != nil || code != 1001 {
+		t.Fatalf("close %d, %v; want 1001", code, err)
+	}
+	expectEOF(t, c)
+	await(t, ended, "the handler to see Done")
 }

@@ -34,7 +34,7 @@ export async function launch() {
     timeout: 30_000,
   });
   // Generous: CI machines have two cores, shared with the servers.
-  context.setDefaultTimeout(20_000);
+  context.setDefaultTimeout(60_000);
   return {
     context,
     async close() {

@@ -100,7 +100,7 @@ try {
     step("the server starts again: both pages reconnect and rejoin by themselves");
     await control("start");
     for (const { page } of [alice, bob]) {
-      await page.locator('#status[data-state="online"]').waitFor({ timeout: 30_000 });
+      await page.locator('#status[data-state="online"]').waitFor({ timeout: 60_000 });
       await page.locator("#log li.notice", { hasText: "The server restarted" }).waitFor();
     }
     await waitForEntry(alice.page, "join", "Bob joined");

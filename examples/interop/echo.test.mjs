@@ -20,13 +20,13 @@ const variants = [
   { name: "permessage-deflate", options: { perMessageDeflate: { threshold: 0 } }, extensions: "permessage-deflate" },
 ];
 
-const TIMEOUT_MS = 20_000;
+const TIMEOUT_MS = 60_000;
 
 // open connects and resolves once the handshake is done, with a queue of
 // the messages that arrive.
 function open(options) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { ...options, handshakeTimeout: 5_000, maxPayload: 64 << 20 });
+    const ws = new WebSocket(url, { ...options, handshakeTimeout: 15_000, maxPayload: 64 << 20 });
     const inbox = [];
     const waiting = [];
     let closed = null;

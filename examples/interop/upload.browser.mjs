@@ -38,7 +38,7 @@ try {
   step("upload it");
   await page.getByLabel("File").setInputFiles(file);
   await page.getByRole("button", { name: "Upload" }).click();
-  await page.locator("#status.ok").waitFor({ timeout: 30_000 });
+  await page.locator("#status.ok").waitFor({ timeout: 60_000 });
 
   step("the bar reached 100% on its way through intermediate values");
   assert.equal(await page.locator("#progress").evaluate((bar) => bar.value), 100);

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/wirekit/websocket"
-	"github.com/wirekit/websocket/examples/internal/wstest"
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 const (
@@ -26,13 +26,20 @@ const (
 )
 
 // testServer serves uploads into a fresh directory, with small limits so
-// the tests are quick.
+// the tests are quick. The idle timeout is long: a client that a loaded
+// machine runs slowly must not look stalled.
 func testServer(t *testing.T) (url, dir string, ws *websocket.Server) {
+	t.Helper()
+	return testServerIdle(t, time.Minute)
+}
+
+// testServerIdle is testServer with the given idle timeout.
+func testServerIdle(t *testing.T, idle time.Duration) (url, dir string, ws *websocket.Server) {
 	t.Helper()
 	dir = t.TempDir()
 	u := newUploader(dir, testMax, log.New(io.Discard, "", 0))
 	u.chunkSize = testChunk
-	u.idle = 2 * time.Second
+	u.idle = idle
 	handler, ws := routes(u)
 	url = wstest.Serve(t, handler, ws)
 	return "ws" + strings.TrimPrefix(url, "http") + "/ws", dir, ws
@@ -45,7 +52,7 @@ type client struct {
 
 func dial(t *testing.T, url string) *client {
 	t.Helper()
-	return &client{t: t, c: wstest.DialTest(t, url)}
+	return &client{t: t, c: wstest.DialTest(t, url, nil)}
 }
 
 // reply is any server message, decoded loosely.
@@ -136,21 +143,25 @@ func files(t *testing.T, dir string) []string {
 	return names
 }
 
-// eventuallyFiles waits for the handler, which runs on after the client
-// sees the connection end, to leave dir holding exactly want.
-func eventuallyFiles(t *testing.T, dir string, want ...string) {
+// wantFiles checks that dir holds exactly want.
+func wantFiles(t *testing.T, dir string, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := files(t, dir)
-		if slices.Equal(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("directory holds %q, want %q", got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if got := files(t, dir); !slices.Equal(got, want) {
+		t.Fatalf("directory holds %q, want %q", got, want)
 	}
+}
+
+// settledFiles waits for every handler to return, which Shutdown does,
+// and checks that dir then holds exactly want. A handler runs on after
+// its client sees the connection end, cleaning up.
+func settledFiles(t *testing.T, ws *websocket.Server, dir string, want ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wstest.DefaultTimeout)
+	defer cancel()
+	if err := ws.Shutdown(ctx); err != nil {
+		t.Fatalf("waiting for the handlers: %v", err)
+	}
+	wantFiles(t, dir, want...)
 }
 
 func TestUpload(t *testing.T) {
@@ -171,13 +182,14 @@ func TestUpload(t *testing.T) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("stored file differs (%d bytes, %v)", len(got), err)
 	}
-	eventuallyFiles(t, dir, "report.bin")
+	// The server commits the file before it says done.
+	wantFiles(t, dir, "report.bin")
 
 	// The same connection takes another upload; an empty file is one.
 	if done := c.upload("empty.txt", nil); done.Size != 0 {
 		t.Fatalf("empty upload: %+v", done)
 	}
-	eventuallyFiles(t, dir, "empty.txt", "report.bin")
+	wantFiles(t, dir, "empty.txt", "report.bin")
 }
 
 func TestUploadNeverOverwrites(t *testing.T) {
@@ -231,7 +243,7 @@ func TestUploadRefusesBadStarts(t *testing.T) {
 	}
 	// Refusals before any bytes keep the connection usable.
 	c.upload("fine.txt", []byte("x"))
-	eventuallyFiles(t, dir, "fine.txt")
+	wantFiles(t, dir, "fine.txt")
 }
 
 func TestUploadFailuresLeaveNothing(t *testing.T) {
@@ -287,33 +299,33 @@ func TestUploadFailuresLeaveNothing(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			url, dir, _ := testServer(t)
+			url, dir, ws := testServer(t)
 			c := dial(t, url)
 			c.start("file.bin", int64(len(data))-tc.short, hashOf(data))
 			c.expect(typeReady)
 			if want := tc.run(c); want != 0 {
-				if _, _, err := c.c.Read(); wstest.CloseCode(err) != want {
+				if _, _, err := c.c.ReadMessage(nil); wstest.CloseCode(err) != want {
 					t.Fatalf("got %v, want close %d", err, want)
 				}
 			}
-			eventuallyFiles(t, dir) // no file, not even a temporary one
+			settledFiles(t, ws, dir) // no file, not even a temporary one
 		})
 	}
 }
 
 func TestUploadStalledClientTimesOut(t *testing.T) {
-	url, dir, _ := testServer(t) // idle is 2s
+	// The trigger: the client never sends more, so a short timeout is safe.
+	url, dir, ws := testServerIdle(t, 200*time.Millisecond)
 	c := dial(t, url)
 	data := randomBytes(t, 2*testChunk)
 	c.start("slow.bin", int64(len(data)), hashOf(data))
 	c.expect(typeReady)
 	c.sendAll(data[:testChunk], testChunk)
 	// Send nothing more: the server gives up, and cleans up.
-	c.c.Timeout = 10 * time.Second
-	if _, _, err := c.c.Read(); err == nil {
+	if _, _, err := c.c.ReadMessage(nil); err == nil {
 		t.Fatal("the server kept a stalled upload open")
 	}
-	eventuallyFiles(t, dir)
+	settledFiles(t, ws, dir)
 }
 
 func TestUploadShutdownMidUpload(t *testing.T) {
@@ -324,11 +336,11 @@ func TestUploadShutdownMidUpload(t *testing.T) {
 	c.expect(typeReady)
 	c.sendAll(data[:testChunk], testChunk)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wstest.DefaultTimeout)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- ws.Shutdown(ctx) }()
-	if _, _, err := c.c.Read(); wstest.CloseCode(err) != int(websocket.StatusGoingAway) {
+	if _, _, err := c.c.ReadMessage(nil); wstest.CloseCode(err) != int(websocket.StatusGoingAway) {
 		t.Fatalf("got %v, want close 1001", err)
 	}
 	if err := <-done; err != nil {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wirekit/websocket/examples/internal/wstest"
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // fixed is the app's clock in tests, so two responses can be compared.
