@@ -83,7 +83,8 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 // closeWith runs the closing handshake for Close, with why as the reason of
 // the library's own for closing (ErrShutdown, ErrSlowConsumer), if any.
 func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
-	if !c.requestClose() {
+	ce := &CloseError{Code: code, Reason: reason, Err: why}
+	if !c.requestClose(ce) {
 		<-c.Done()
 		return c.closeResult()
 	}
@@ -96,7 +97,7 @@ func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
 	case <-c.Done():
 	}
 	c.out.mu.Lock()
-	sent, err := c.writeClose(&CloseError{Code: code, Reason: reason, Err: why})
+	sent, err := c.writeClose(ce)
 	c.unlockOut()
 	if held {
 		<-c.msgSem

@@ -49,7 +49,8 @@ type lifecycle struct {
 	state atomic.Uint32 // a connState; changed under mu, read anywhere
 
 	mu    sync.Mutex
-	local *CloseError   // the Close this side began, if it did
+	local *CloseError   // the Close this side began, if it did: sent, or to be sent
+	sent  bool          // local went out (or began to): the state reached closeSent
 	peer  *CloseError   // the peer's Close frame, once read
 	clean bool          // both Close frames went: the handshake completed
 	cause error         // why the transport was closed, once it is
@@ -83,14 +84,17 @@ func (c *Conn) armCloseTimer() {
 func (c *Conn) closeTimedOut() { c.lost(ErrCloseTimeout) }
 
 // requestClose moves an open connection to closing, on behalf of a Close
-// that will send ce. It reports false when the connection is not open: a
-// handshake is under way or over, and the caller should join it.
-func (c *Conn) requestClose() bool {
+// that will send ce once the message being written is out. It reports
+// false when the connection is not open: a handshake is under way or over,
+// and the caller should join it.
+func (c *Conn) requestClose(ce *CloseError) bool {
 	c.life.mu.Lock()
 	defer c.life.mu.Unlock()
 	if c.state() != stateOpen {
 		return false
 	}
+	ce.Local = true
+	c.life.local = ce
 	c.setState(stateClosing)
 	c.armCloseTimer()
 	return true
@@ -106,8 +110,11 @@ func (c *Conn) beginClose(ce *CloseError) bool {
 	if s := c.state(); s != stateOpen && s != stateClosing {
 		return false
 	}
-	ce.Local = true
-	c.life.local = ce
+	if c.life.local == nil {
+		ce.Local = true
+		c.life.local = ce
+	}
+	c.life.sent = true
 	c.setState(stateCloseSent)
 	c.armCloseTimer()
 	return true
@@ -163,7 +170,7 @@ func (c *Conn) end(cause error, unanswered bool) {
 	if cause == nil {
 		cause = ErrClosed
 	}
-	if l := c.life.local; unanswered && l != nil && !c.life.clean {
+	if l := c.life.local; unanswered && l != nil && !c.life.clean && c.life.peer == nil {
 		// A copy: the first may have been handed out already.
 		cp := *l
 		cp.Unanswered = true
@@ -289,11 +296,13 @@ func (c *Conn) endErr() error {
 }
 
 func (c *Conn) endErrLocked() error {
+	l, p := c.life.local, c.life.peer
 	switch {
-	case c.life.local != nil:
-		return c.life.local
-	case c.life.peer != nil:
-		return c.life.peer
+	case l != nil && (c.life.sent || p == nil):
+		// This side began, or meant to and the peer did not either.
+		return l
+	case p != nil:
+		return p
 	}
 	return c.life.cause
 }
