@@ -192,3 +192,65 @@ func BenchmarkBroadcast(b *testing.B) {
 		}
 	}
 }
+
+// A member whose sender is never idle does not keep its history: the
+// queue is compacted as it is consumed.
+func TestBroadcasterQueueStaysBounded(t *testing.T) {
+	gate := make(chan struct{})
+	tr := &gatedTransport{gate: gate}
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	var room Broadcaster
+	room.QueueSize = 8
+	room.Add(c)
+	pm := NewPreparedMessage(MessageText, []byte("tick"))
+	room.BroadcastPrepared(pm)
+	for range 10000 {
+		room.BroadcastPrepared(pm) // one queued behind the write in progress
+		gate <- struct{}{}         // let one write through
+	}
+	room.mu.Lock()
+	m := room.members[c]
+	room.mu.Unlock()
+	if m == nil {
+		t.Fatal("the member was dropped")
+	}
+	m.mu.Lock()
+	n := cap(m.queue)
+	m.mu.Unlock()
+	if n > 256 {
+		t.Fatalf("after 10,000 messages through a busy sender the queue holds room for %d", n)
+	}
+	close(gate)
+}
+
+// gatedTransport lets one write through per receive on gate (all once gate
+// is closed) and reads nothing.
+type gatedTransport struct {
+	gate chan struct{}
+}
+
+func (g *gatedTransport) Read(p []byte) (int, error)  { select {} }
+func (g *gatedTransport) Write(p []byte) (int, error) { <-g.gate; return len(p), nil }
+func (g *gatedTransport) Close() error                { return nil }
+
+// A member whose connection ends leaves the set by itself.
+func TestBroadcasterMemberLeavesWhenConnEnds(t *testing.T) {
+	var room Broadcaster
+	a := newConn(newChunkTransport(), nil, "", nil)
+	b := newConn(newChunkTransport(), nil, "", nil)
+	defer b.CloseNow()
+	room.Add(a)
+	room.Add(b)
+	a.CloseNow()
+	if n := room.Len(); n != 1 {
+		t.Fatalf("Len %d after a member's connection ended, want 1", n)
+	}
+	if room.Send(a, NewPreparedMessage(MessageText, nil)) {
+		t.Fatal("Send to an ended connection reported a member")
+	}
+	room.Add(a) // an ended connection does not join
+	if n := room.Len(); n != 1 {
+		t.Fatalf("Len %d after adding an ended connection", n)
+	}
+}

@@ -3,11 +3,17 @@ package websocket
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -192,5 +198,129 @@ func TestCloseRacesStreamingCopy(t *testing.T) {
 	t.Logf("copy: %v", err)
 	if err == nil {
 		t.Fatalf("the copy of a message cut by Close succeeded")
+	}
+}
+
+// Close called from OnPing, on the reading goroutine, sends its frame and
+// returns; the read loop then completes the handshake. The whole exchange
+// does not wait for CloseTimeout.
+func TestCloseFromOnPing(t *testing.T) {
+	closed := make(chan error, 1)
+	ended := make(chan error, 1)
+	var conn atomic.Pointer[Conn]
+	s := Handler(func(c *Conn, r *http.Request) {
+		conn.Store(c)
+		_, _, err := c.ReadMessage(context.Background(), nil)
+		ended <- err
+	})
+	s.Options.CloseTimeout = time.Hour // the bug this guards against waits this long
+	s.Options.OnPing = func([]byte) { closed <- conn.Load().Close(StatusNormalClosure, "from OnPing") }
+	addr := startServer(t, s)
+	c := dialTest(t, addr, "/", nil)
+	send(t, c, wstest.Frame{Fin: true, Op: wstest.OpPing, Payload: []byte("p")})
+	if err := await(t, closed, "Close in OnPing to return"); err != nil {
+		t.Fatalf("Close in OnPing: %v", err)
+	}
+	expectClose(t, c, 1000)
+	var ce *CloseError
+	if err := await(t, ended, "the read loop"); !errors.As(err, &ce) || !ce.Local || ce.Code != StatusNormalClosure {
+		t.Fatalf("read: %v, want this side's 1000", err)
+	}
+}
+
+// stallingConn is a connection whose writes, once stall is set, take
+// nothing and wait for their deadline or for Close, as writes to a peer
+// that stopped reading do once the socket buffers are full.
+type stallingConn struct {
+	net.Conn
+	stall    *atomic.Bool
+	closed   chan struct{}
+	once     sync.Once
+	deadline atomic.Int64 // write deadline, UnixNano, or 0
+}
+
+func (s *stallingConn) Write(p []byte) (int, error) {
+	if !s.stall.Load() {
+		return s.Conn.Write(p)
+	}
+	var expire <-chan time.Time
+	if d := s.deadline.Load(); d != 0 {
+		expire = time.After(time.Until(time.Unix(0, d)))
+	}
+	select {
+	case <-s.closed:
+		return 0, net.ErrClosed
+	case <-expire:
+		return 0, os.ErrDeadlineExceeded
+	}
+}
+
+func (s *stallingConn) SetWriteDeadline(t time.Time) error {
+	if t.IsZero() {
+		s.deadline.Store(0)
+	} else {
+		s.deadline.Store(t.UnixNano())
+	}
+	return s.Conn.SetWriteDeadline(t)
+}
+
+func (s *stallingConn) SetDeadline(t time.Time) error {
+	s.SetWriteDeadline(t)
+	return s.Conn.SetDeadline(t)
+}
+
+func (s *stallingConn) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	return s.Conn.Close()
+}
+
+type stallingListener struct {
+	net.Listener
+	stall atomic.Bool
+}
+
+func (l *stallingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &stallingConn{Conn: c, stall: &l.stall, closed: make(chan struct{})}, nil
+}
+
+// CloseNow on a TLS connection whose peer does not read returns at once:
+// it does not wait, as tls.Conn.Close would for up to 5 s, to send
+// close_notify into a socket that takes nothing.
+func TestCloseNowTLSDoesNotWait(t *testing.T) {
+	conns := make(chan *Conn, 1)
+	ts := httptest.NewUnstartedServer(Handler(func(c *Conn, r *http.Request) {
+		conns <- c
+		<-c.Done()
+	}))
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &stallingListener{Listener: inner}
+	ts.Listener = ln
+	ts.StartTLS()
+	defer ts.Close()
+	nc, err := tls.Dial("tcp", inner.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := wstest.Handshake(nc, inner.Addr().String(), "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	c := await(t, conns, "the connection")
+	ln.stall.Store(true) // the peer stops reading; its buffers are full
+	closed := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		c.CloseNow()
+		closed <- time.Since(start)
+	}()
+	if d := await(t, closed, "CloseNow"); d > 4*time.Second {
+		t.Fatalf("CloseNow took %v", d)
 	}
 }

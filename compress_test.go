@@ -3,6 +3,7 @@ package websocket
 import (
 	"bytes"
 	"compress/flate"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -245,4 +246,76 @@ func TestDeflateBomb(t *testing.T) {
 		t.Fatalf("allocated %d MiB to refuse a bomb", grew>>20)
 	}
 	t.Logf("a %d KiB frame inflating to 256 MiB: 1009, %d KiB allocated in the process meanwhile", len(bomb)>>10, grew>>10)
+}
+
+// With client context takeover, a compressed message the application skips
+// (calling Reader again without reading it) still passes through the
+// inflater, so the next message, which refers back to it, inflates right.
+func TestDeflateSkippedMessageKeepsContext(t *testing.T) {
+	got := make(chan string, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		if _, _, err := c.Reader(context.Background()); err != nil {
+			got <- err.Error()
+			return
+		}
+		// Not read: skipped.
+		_, rd, err := c.Reader(context.Background())
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, err := io.ReadAll(rd)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(b)
+	})
+	s.Options.Compression = &CompressionOptions{ClientContextTakeover: true}
+	addr := startServer(t, s)
+	c := dialTest(t, addr, "/", http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate"}})
+	var d deflateClient
+	text := strings.Repeat("the same words again and again, ", 20)
+	for range 2 {
+		send(t, c, wstest.Frame{Fin: true, RSV: wstest.RSV1, Op: wstest.OpText, Payload: d.compress([]byte(text), false)})
+	}
+	if msg := await(t, got, "the second message"); msg != text {
+		t.Fatalf("second message: %.80q, want the text again", msg)
+	}
+}
+
+// A streamed message on a compressing connection whose threshold is larger
+// than the write buffer arrives whole.
+func TestDeflateThresholdAboveWriteBuffer(t *testing.T) {
+	const size = 200 << 10
+	s := Handler(func(c *Conn, r *http.Request) {
+		w, err := c.Writer(context.Background(), MessageBinary)
+		if err != nil {
+			return
+		}
+		if n, err := w.Write(bytes.Repeat([]byte("0123456789abcdef"), size/16)); n != size || err != nil {
+			t.Errorf("Write: %d %v", n, err)
+		}
+		if err := w.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		c.ReadMessage(context.Background(), nil)
+	})
+	s.Options.Compression = &CompressionOptions{Threshold: 1 << 20}
+	s.Options.WriteBufferSize = 16 << 10
+	addr := startServer(t, s)
+	c := dialTest(t, addr, "/", http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate"}})
+	_, payload, compressed, err := readCompressed(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if compressed {
+		var d deflateClient
+		if payload, err = d.inflate(payload, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(payload) != size {
+		t.Fatalf("got %d bytes, want %d", len(payload), size)
+	}
 }

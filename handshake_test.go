@@ -6,11 +6,13 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wirekit/websocket/internal/wstest"
 )
@@ -260,4 +262,32 @@ func FuzzHandshake(f *testing.F) {
 			t.Fatalf("refusal %v with status %d", err, w.Code)
 		}
 	})
+}
+
+// Two Sec-WebSocket-Key (or Sec-WebSocket-Version) headers are refused:
+// RFC 6455 §11.3.1 and §11.3.5 allow one.
+func TestDuplicateHandshakeHeadersRefused(t *testing.T) {
+	addr := startServer(t, Handler(echoHandler(nil)))
+	for _, name := range []string{"Sec-WebSocket-Key", "Sec-WebSocket-Version"} {
+		value := "dGhlIHNhbXBsZSBub25jZQ=="
+		if name == "Sec-WebSocket-Version" {
+			value = "13"
+		}
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + name + ": " + value + "\r\n\r\n"
+		nc.SetDeadline(time.Now().Add(patience))
+		io.WriteString(nc, req)
+		resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+		nc.Close()
+		if err != nil {
+			t.Fatalf("%s twice: %v", name, err)
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			t.Errorf("%s twice: accepted", name)
+		}
+	}
 }

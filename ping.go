@@ -86,26 +86,38 @@ func (c *Conn) pongReceived(p []byte) {
 // "Quiet" means nothing arrived from the peer at all, whether or not the
 // application has read it: the evidence is the bytes the reader took from
 // the transport plus those waiting in the socket's receive queue (see
-// look), so a handler busy for a while with its own work does not get a
-// live peer dropped. The timeout runs from the moment a ping actually
-// went out: when the tick finds a write holding the output, the ping falls
-// due and that writer sends it as soon as its frame is out (Conn.unlockOut).
-// A write that holds the output for a whole timeout is given more time as
-// long as it makes progress (the socket takes its bytes, which it does only
-// as the peer acknowledges them); one that is stuck while the peer sends
-// nothing means a peer that is gone, and is dropped too.
+// arrived), so a handler busy for a while with its own work does not get
+// a live peer dropped. The timeout runs from the moment the ping reaches
+// the peer:
+//
+//   - When the tick finds a write holding the output, the ping falls due
+//     and that writer sends it as soon as its frame is out
+//     (Conn.unlockOut). A write that holds the output for a whole timeout
+//     is given more time while it makes progress (the socket takes its
+//     bytes, which it does only as the peer acknowledges them); one that
+//     is stuck while the peer sends nothing means a peer that is gone.
+//   - A ping queued behind megabytes the peer is still reading cannot be
+//     answered before the peer gets to it: while the socket's send queue
+//     still holds bytes from before the ping and the peer keeps
+//     acknowledging them, the wait goes on (see ackState).
+//
+// Acknowledgements alone never keep a connection: a peer whose kernel
+// acknowledges but whose application reads nothing stops acknowledging
+// once its receive window is full, and is then dropped.
 type keepalive struct {
 	c        *Conn
 	interval time.Duration
 	timeout  time.Duration
-	sock     syscall.RawConn // the socket under the transport, for look; or nil
+	sock     syscall.RawConn // the socket under the transport, or nil
 	due      atomic.Bool     // a ping waits for the output; see Conn.unlockOut
 
 	mu       sync.Mutex
 	timer    *time.Timer
 	phase    keepalivePhase
-	seen     uint64 // look() when last looked at
+	seen     uint64 // arrived() when last looked at
 	sent     uint64 // c.out.sent when last looked at, in phase pingDue
+	acked    uint64 // ackState() when last looked at, in phase pinged
+	backlog  uint64 // ackState() at which the ping will have reached the peer
 	finished bool
 }
 
@@ -119,15 +131,15 @@ const (
 
 func (c *Conn) startKeepalive(interval, timeout time.Duration) {
 	k := &keepalive{c: c, interval: interval, timeout: timeout, sock: socketOf(c.rwc)}
+	c.keepalive = k // before the timer can fire and look for it
 	k.mu.Lock()
-	k.seen = k.look()
+	k.seen = k.arrived()
 	k.timer = time.AfterFunc(interval, k.tick)
 	k.mu.Unlock()
-	c.keepalive = k
 }
 
 // socketOf finds the socket under a transport, through TLS and wrappers
-// that expose their connection, for a look at its receive queue.
+// that expose their connection, for a look at its queues.
 func socketOf(t any) syscall.RawConn {
 	for range 4 {
 		switch v := t.(type) {
@@ -149,17 +161,32 @@ func socketOf(t any) syscall.RawConn {
 	return nil
 }
 
-// look returns a count that grows whenever bytes arrive from the peer,
-// read or not: the bytes the reader took from the transport plus those
-// waiting in the socket's receive queue. (Under TLS the two are counted in
+// arrived returns a count that grows whenever bytes arrive from the peer,
+// read or not: those the reader took from the transport plus those waiting
+// in the socket's receive queue. (Under TLS the two are counted in
 // different units, so it may also move when the application reads; that
 // only ever keeps a connection, never drops one.)
-func (k *keepalive) look() uint64 {
+func (k *keepalive) arrived() uint64 {
 	n := k.c.in.received.Load()
 	if k.sock != nil {
-		n += uint64(receiveQueued(k.sock))
+		in, _ := socketQueues(k.sock)
+		n += uint64(in)
 	}
 	return n
+}
+
+// acked returns a count of this side's bytes that left the socket's send
+// queue, which they do as the peer acknowledges them: those handed to the
+// socket less those still queued. Without a look at the queue, it is the
+// bytes handed to the transport.
+func (k *keepalive) ackState() (acked, queued uint64) {
+	acked = k.c.out.sent.Load()
+	if k.sock != nil {
+		_, out := socketQueues(k.sock)
+		acked -= uint64(out)
+		queued = uint64(out)
+	}
+	return acked, queued
 }
 
 // tick runs when the timer fires.
@@ -169,7 +196,7 @@ func (k *keepalive) tick() {
 		k.mu.Unlock()
 		return
 	}
-	if now := k.look(); now != k.seen {
+	if now := k.arrived(); now != k.seen {
 		// The peer is alive: watch for another interval.
 		k.seen, k.phase = now, watching
 		k.due.Store(false)
@@ -195,8 +222,16 @@ func (k *keepalive) tick() {
 			k.requestPing()
 			return
 		}
+	case pinged:
+		if acked, _ := k.ackState(); acked < k.backlog && acked != k.acked {
+			// The ping is still behind bytes the peer is reading.
+			k.acked = acked
+			k.timer.Reset(k.timeout)
+			k.mu.Unlock()
+			return
+		}
 	}
-	// Pinged and nothing came back, or a write stuck on a silent peer.
+	// No answer to the ping, or a write stuck on a silent peer.
 	k.mu.Unlock()
 	k.c.shutdown(ErrKeepalive)
 }
@@ -224,16 +259,18 @@ func (k *keepalive) sendDue() {
 	putServerHeader(b, true, 0, opPing, 0)
 	// What has arrived is counted before the ping goes out: the answer
 	// may be back before this goroutine looks again.
-	before := k.look()
+	before := k.arrived()
 	// Not held back for coalescing: the timeout starts now.
 	if err := c.out.emit(b, nil, false); err != nil {
 		c.wrote(err)
 		return
 	}
+	acked, queued := k.ackState()
 	k.mu.Lock()
 	if !k.finished && k.phase == pingDue {
 		k.phase = pinged
 		k.seen = before
+		k.acked, k.backlog = acked, acked+queued
 		k.timer.Reset(k.timeout)
 	}
 	k.mu.Unlock()

@@ -2,7 +2,9 @@ package websocket
 
 import (
 	"context"
+	"errors"
 	"io"
+	"log"
 	"net/http"
 	"strings"
 	"sync"
@@ -140,4 +142,76 @@ func TestShutdownDeadline(t *testing.T) {
 	}
 	expectEOF(t, c)
 	await(t, ended, "the handler to see Done")
+}
+
+// An upgrade admitted before Shutdown that completes after Shutdown listed
+// the connections is closed with 1001 too, and Shutdown returns.
+func TestShutdownClosesLateUpgrade(t *testing.T) {
+	inUpgrade := make(chan struct{})
+	proceed := make(chan struct{})
+	ended := make(chan error, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		_, _, err := c.ReadMessage(context.Background(), nil)
+		ended <- err
+	})
+	// CheckOrigin runs inside Upgrade, after the request was admitted:
+	// the place to hold an upgrade in flight.
+	s.Options.CheckOrigin = func(*http.Request) bool {
+		close(inUpgrade)
+		<-proceed
+		return true
+	}
+	addr := startServer(t, s)
+	dialed := make(chan *wstest.Conn, 1)
+	go func() {
+		c, err := wstest.Dial(context.Background(), "ws://"+addr+"/", nil)
+		if err != nil {
+			t.Errorf("dial: %v", err)
+		}
+		dialed <- c
+	}()
+	await(t, inUpgrade, "the upgrade to begin")
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	eventually(t, "Shutdown to list the connections", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.draining
+	})
+	close(proceed)
+	c := await(t, dialed, "the upgrade to complete")
+	if c == nil {
+		return
+	}
+	expectClose(t, c, 1001)
+	if err := await(t, shut, "Shutdown to return"); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := await(t, ended, "the handler"); !errors.Is(err, ErrShutdown) {
+		t.Errorf("handler read: %v, want ErrShutdown", err)
+	}
+}
+
+// A handler that panics does not take the process down: the panic is
+// logged, the peer gets 1011, and the server goes on serving.
+func TestHandlerPanicRecovered(t *testing.T) {
+	var logged logBuffer
+	s := Handler(func(c *Conn, r *http.Request) {
+		if r.URL.Path == "/panic" {
+			panic("handler bug")
+		}
+		echoHandler(nil)(c, r)
+	})
+	s.Options.ErrorLog = log.New(&logged, "", 0)
+	addr := startServer(t, s)
+	c := dialTest(t, addr, "/panic", nil)
+	expectClose(t, c, 1011)
+	if got := logged.String(); !strings.Contains(got, "handler bug") || !strings.Contains(got, "goroutine") {
+		t.Errorf("the panic and its stack were not logged: %q", got)
+	}
+	ok := dialTest(t, addr, "/", nil)
+	ok.WriteText("still serving")
+	if msg, err := ok.ReadText(); err != nil || msg != "still serving" {
+		t.Fatalf("after the panic: %q %v", msg, err)
+	}
 }

@@ -4,6 +4,6 @@ package websocket
 
 import "syscall"
 
-// receiveQueued cannot look at the receive queue here: keepalive sees only
-// the bytes the reader has taken.
-func receiveQueued(raw syscall.RawConn) int { return 0 }
+// socketQueues cannot look at the socket's queues here: keepalive sees
+// only the bytes the reader took and those handed to the socket.
+func socketQueues(raw syscall.RawConn) (in, out int) { return 0, 0 }
