@@ -1,8 +1,9 @@
 package websocket
 
-// The helpers every test of this package shares: servers on loopback, the
+// The helpers the tests of this package share: servers on loopback, the
 // client (internal/wstest, which shares no code with the library), the
-// usual handlers, waiting for events, and measuring memory.
+// usual handlers, in-memory transports, a permessage-deflate client,
+// waiting for events, and measuring memory.
 //
 // Tests wait for events (a channel, a read, a close), each bounded by
 // patience, never for a length of time: on a loaded machine anything can
