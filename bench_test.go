@@ -16,21 +16,6 @@ import (
 
 var benchSizes = []int{16, 1 << 10, 64 << 10, 1 << 20}
 
-// replayTransport reads the same bytes over and over and discards writes:
-// a client that never stops sending the same frames.
-type replayTransport struct {
-	data []byte
-	off  int
-}
-
-func (r *replayTransport) Read(p []byte) (int, error) {
-	n := copy(p, r.data[r.off:])
-	r.off = (r.off + n) % len(r.data)
-	return n, nil
-}
-func (r *replayTransport) Write(p []byte) (int, error) { return len(p), nil }
-func (r *replayTransport) Close() error                { return nil }
-
 func benchConn(data []byte) *Conn {
 	return newConn(&replayTransport{data: data}, nil, "", nil)
 }

@@ -88,11 +88,13 @@ func TestPreparedMessage(t *testing.T) {
 func TestBroadcasterSend(t *testing.T) {
 	var b Broadcaster
 	joined := make(chan *Conn, 2)
+	left := make(chan struct{}, 2)
 	addr := startServer(t, Handler(func(c *Conn, r *http.Request) {
 		b.Add(c)
-		defer b.Remove(c)
 		joined <- c
 		c.ReadMessage(context.Background(), nil)
+		b.Remove(c)
+		left <- struct{}{}
 	}))
 	alice := dialTest(t, addr, "/", nil)
 	ac := await(t, joined, "alice to join")
@@ -115,6 +117,10 @@ func TestBroadcasterSend(t *testing.T) {
 		sendClose(t, tc.c, 1000)
 		expectClose(t, tc.c, 1000)
 	}
+	// The client sees the end of TCP as soon as the read has answered its
+	// Close, which may be before its handler has gone on to Remove.
+	await(t, left, "alice's handler to remove her")
+	await(t, left, "bob's handler to remove him")
 	if b.Send(ac, NewPreparedMessage(MessageText, nil)) {
 		t.Fatal("Send to a removed member reported true")
 	}

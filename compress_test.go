@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"bytes"
-	"compress/flate"
 	"context"
 	"fmt"
 	"io"
@@ -13,46 +12,6 @@ import (
 
 	"github.com/wirekit/websocket/internal/wstest"
 )
-
-// deflateClient compresses and inflates messages the way a client with
-// permessage-deflate does, with compress/flate on the test's side.
-type deflateClient struct {
-	fw   *flate.Writer // kept across messages: client context takeover
-	out  bytes.Buffer
-	hist []byte // what the server sent, for its context takeover
-}
-
-// compress returns p compressed as one message, tail stripped. With reset,
-// each message starts afresh (client_no_context_takeover).
-func (d *deflateClient) compress(p []byte, reset bool) []byte {
-	if d.fw == nil || reset {
-		d.fw, _ = flate.NewWriter(&d.out, flate.BestSpeed)
-	}
-	d.out.Reset()
-	d.fw.Write(p)
-	d.fw.Flush()
-	b := bytes.Clone(d.out.Bytes())
-	if !bytes.HasSuffix(b, []byte{0, 0, 0xff, 0xff}) {
-		panic("no sync flush")
-	}
-	return b[:len(b)-4]
-}
-
-// inflate decompresses a message from the server. With takeover, earlier
-// messages are its dictionary.
-func (d *deflateClient) inflate(p []byte, takeover bool) ([]byte, error) {
-	var dict []byte
-	if takeover {
-		dict = d.hist[max(0, len(d.hist)-windowSize):]
-	}
-	src := append(bytes.Clone(p), 0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff)
-	out, err := io.ReadAll(flate.NewReaderDict(bytes.NewReader(src), dict))
-	if err != nil {
-		return nil, err
-	}
-	d.hist = append(d.hist, out...)
-	return out, nil
-}
 
 // readCompressed reads one message from c as it came, not inflated, and
 // reports whether it was compressed: RSV1 on its first frame, and on no

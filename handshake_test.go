@@ -23,15 +23,6 @@ func TestAcceptKey(t *testing.T) {
 	}
 }
 
-func validRequest() *http.Request {
-	r := httptest.NewRequest("GET", "http://example.com/chat", nil)
-	r.Header.Set("Upgrade", "websocket")
-	r.Header.Set("Connection", "Upgrade")
-	r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
-	r.Header.Set("Sec-WebSocket-Version", "13")
-	return r
-}
-
 // Requests that are not valid handshakes get the status RFC 6455 and the
 // issue ask for, a one-line reason, and a matching error.
 func TestHandshakeRefusals(t *testing.T) {

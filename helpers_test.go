@@ -1,8 +1,9 @@
 package websocket
 
-// The helpers every test of this package shares: servers on loopback, the
+// The helpers the tests of this package share: servers on loopback, the
 // client (internal/wstest, which shares no code with the library), the
-// usual handlers, waiting for events, and measuring memory.
+// usual handlers, in-memory transports, a permessage-deflate client,
+// waiting for events, and measuring memory.
 //
 // Tests wait for events (a channel, a read, a close), each bounded by
 // patience, never for a length of time: on a loaded machine anything can
@@ -11,6 +12,8 @@ package websocket
 // not asserted.
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -212,6 +215,72 @@ func expectEOF(t testing.TB, c *wstest.Conn) {
 	if err := c.ExpectEOF(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// deflateClient compresses and inflates messages the way a client with
+// permessage-deflate does, with compress/flate on the test's side.
+type deflateClient struct {
+	fw   *flate.Writer // kept across messages: client context takeover
+	out  bytes.Buffer
+	hist []byte // what the server sent, for its context takeover
+}
+
+// compress returns p compressed as one message, tail stripped. With reset,
+// each message starts afresh (client_no_context_takeover).
+func (d *deflateClient) compress(p []byte, reset bool) []byte {
+	if d.fw == nil || reset {
+		d.fw, _ = flate.NewWriter(&d.out, flate.BestSpeed)
+	}
+	d.out.Reset()
+	d.fw.Write(p)
+	d.fw.Flush()
+	b := bytes.Clone(d.out.Bytes())
+	if !bytes.HasSuffix(b, []byte{0, 0, 0xff, 0xff}) {
+		panic("no sync flush")
+	}
+	return b[:len(b)-4]
+}
+
+// inflate decompresses a message from the server. With takeover, earlier
+// messages are its dictionary.
+func (d *deflateClient) inflate(p []byte, takeover bool) ([]byte, error) {
+	var dict []byte
+	if takeover {
+		dict = d.hist[max(0, len(d.hist)-windowSize):]
+	}
+	src := append(bytes.Clone(p), 0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff)
+	out, err := io.ReadAll(flate.NewReaderDict(bytes.NewReader(src), dict))
+	if err != nil {
+		return nil, err
+	}
+	d.hist = append(d.hist, out...)
+	return out, nil
+}
+
+// replayTransport reads the same bytes over and over and discards writes:
+// a client that never stops sending the same frames.
+type replayTransport struct {
+	data []byte
+	off  int
+}
+
+func (r *replayTransport) Read(p []byte) (int, error) {
+	n := copy(p, r.data[r.off:])
+	r.off = (r.off + n) % len(r.data)
+	return n, nil
+}
+func (r *replayTransport) Write(p []byte) (int, error) { return len(p), nil }
+func (r *replayTransport) Close() error                { return nil }
+
+// validRequest is a valid opening handshake, as net/http hands it to a
+// handler.
+func validRequest() *http.Request {
+	r := httptest.NewRequest("GET", "http://example.com/chat", nil)
+	r.Header.Set("Upgrade", "websocket")
+	r.Header.Set("Connection", "Upgrade")
+	r.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	r.Header.Set("Sec-WebSocket-Version", "13")
+	return r
 }
 
 // memProbe measures what the process allocates while a test runs: the

@@ -34,6 +34,22 @@ func maskedHeader(fin bool, op byte, n uint64, key [4]byte) []byte {
 	return wstest.AppendHeader(nil, wstest.Header{Fin: fin, Op: op, Masked: true, Key: key, Length: n})
 }
 
+// limitedReader serves readLoopHandler with the given read limit, dials
+// it, and returns the client and where the handler reports how it ended.
+// After its 1009 the server reads on, through whatever the client had
+// sent, to the client's Close: the close timeout is long enough for that.
+func limitedReader(t *testing.T, limit int64) (*wstest.Conn, <-chan error) {
+	t.Helper()
+	done := make(chan error, 1)
+	s := Handler(readLoopHandler(done))
+	s.Options.ReadLimit = limit
+	s.Options.CloseTimeout = patience
+	addr := startServer(t, s)
+	c := dialTest(t, addr, "/", nil)
+	c.Timeout = patience
+	return c, done
+}
+
 // A header claiming 2^63-1 bytes is refused with 1009 under the default
 // 32 MiB limit before any of it is read, and nothing of that size (nor of
 // the limit's size) is allocated. A peer that then streams "payload"
@@ -117,15 +133,7 @@ func TestHostileOversizedMessage(t *testing.T) {
 		headers func() [][]byte
 	}{{"one frame", oneFrame}, {"64 KiB fragments", fragments}} {
 		t.Run(tc.name, func(t *testing.T) {
-			done := make(chan error, 1)
-			s := Handler(readLoopHandler(done))
-			s.Options.ReadLimit = limit
-			// The server reads the 16 MiB the client goes on sending
-			// to find its Close: the handshake must not time out first.
-			s.Options.CloseTimeout = patience
-			addr := startServer(t, s)
-			c := dialTest(t, addr, "/", nil)
-			c.Timeout = patience
+			c, done := limitedReader(t, limit)
 			headers := tc.headers()
 
 			probe := startMemProbe()
@@ -180,15 +188,7 @@ func TestHostileEndlessFragments(t *testing.T) {
 		limit = 1 << 20
 		frag  = 16 << 10
 	)
-	done := make(chan error, 1)
-	s := Handler(readLoopHandler(done))
-	s.Options.ReadLimit = limit
-	// After its 1009 the server reads what the client had sent until
-	// the client's Close: the handshake must not time out first.
-	s.Options.CloseTimeout = patience
-	addr := startServer(t, s)
-	c := dialTest(t, addr, "/", nil)
-	c.Timeout = patience
+	c, done := limitedReader(t, limit)
 
 	key := [4]byte{0xa, 0xb, 0xc, 0xd}
 	first := append(maskedHeader(false, wstest.OpBinary, frag, key), maskedChunk(frag, key)...)

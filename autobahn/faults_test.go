@@ -143,7 +143,7 @@ func TestFaultAcceptUnmasked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.conn.SetDeadline(time.Now().Add(5 * time.Second))
+		o.conn.SetDeadline(time.Now().Add(30 * time.Second)) // only a server that never answers reaches it
 		// An unmasked text frame "hi": FIN+text, length 2, no mask bit.
 		if _, err := o.conn.Write([]byte{0x81, 0x02, 'h', 'i'}); err != nil {
 			t.Fatal(err)

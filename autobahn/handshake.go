@@ -39,7 +39,7 @@ type opened struct {
 // handshake of RFC 6455 section 4.1, verifying Sec-WebSocket-Accept.
 // extensions, when not empty, is sent as Sec-WebSocket-Extensions.
 func dialWebSocket(ctx context.Context, target *url.URL, extensions string) (*opened, error) {
-	ctx, cancel := context.WithTimeout(ctx, openHandshakeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, openHandshakeTimeout*timeScale)
 	defer cancel()
 
 	host := target.Host

@@ -56,6 +56,7 @@ type CloseError struct {
 	Reason string
 }
 
+// Error says the server closed, with its code and reason.
 func (e *CloseError) Error() string {
 	return fmt.Sprintf("wstest: server closed: %d %q", e.Code, e.Reason)
 }
@@ -68,6 +69,7 @@ type HandshakeError struct {
 	Resp   *http.Response // the response, its body read
 }
 
+// Error says the handshake was refused, with the status and the body.
 func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("wstest: handshake refused: %d %s", e.Status, strings.TrimSpace(e.Body))
 }
