@@ -36,17 +36,32 @@ func (pm *PreparedMessage) Type() MessageType { return pm.typ }
 // WritePrepared writes a prepared message, as WriteMessage would write its
 // data, in one write of its ready-made frame.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
+	return c.writePrepared(ctx, pm, nil)
+}
+
+// writePrepared is WritePrepared that, if busy is not nil, stores in it
+// when the write itself began (UnixNano), once the connection was free
+// for it, and 0 once it is done: what a Broadcaster's watchdog looks at.
+func (c *Conn) writePrepared(ctx context.Context, pm *PreparedMessage, busy *atomic.Int64) error {
 	if err := c.acquireMsg(ctx); err != nil {
 		return err
 	}
+	defer func() { <-c.msgSem }()
+	if err := c.lockOut(ctx); err != nil {
+		return err
+	}
+	if busy != nil {
+		busy.Store(time.Now().UnixNano())
+	}
 	stop := c.watch(ctx)
-	c.out.mu.Lock()
 	err := c.emitOpen(pm.frame, nil)
 	c.unlockOut()
+	if busy != nil {
+		busy.Store(0)
+	}
 	if stop != nil && !stop() {
 		err = c.ctxEnded(ctx)
 	}
-	<-c.msgSem
 	return err
 }
 
@@ -86,6 +101,7 @@ type Broadcaster struct {
 
 // member is one connection's queue.
 type member struct {
+	b         *Broadcaster
 	c         *Conn
 	left      *closeHook    // removes the member when its connection ends
 	timeout   time.Duration // per write; 0 for none
@@ -114,7 +130,7 @@ func (b *Broadcaster) Add(c *Conn) {
 		case timeout < 0:
 			timeout = 0
 		}
-		m := &member{c: c, timeout: timeout}
+		m := &member{b: b, c: c, timeout: timeout}
 		m.run = m.send
 		if m.left = c.onClose(func() { b.drop(c, m) }); m.left == nil {
 			return // c has ended: nothing to send it
@@ -164,7 +180,7 @@ var errWriteStalled = fmt.Errorf("%w: a write to it stalled past the broadcaster
 
 // closeSlow closes a member dropped for letting its queue fill.
 func closeSlow(c *Conn) {
-	c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", ErrSlowConsumer)
+	c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", ErrSlowConsumer, false)
 }
 
 // Send queues pm for one member only, in order with the broadcasts around
@@ -298,12 +314,13 @@ func (m *member) send() {
 		}
 		m.mu.Unlock()
 		if err := m.write(pm); err != nil {
+			// The connection is ending (or has): leave the set now rather
+			// than when it has closed, so that Len and Send stop counting
+			// it.
 			m.mu.Lock()
-			m.gone = true
 			m.sending = false
-			clear(m.queue)
-			m.queue, m.head = nil, 0
 			m.mu.Unlock()
+			m.b.drop(m.c, m)
 			return
 		}
 	}
@@ -312,10 +329,7 @@ func (m *member) send() {
 // write sends one message, marking the time it began for sweep.
 func (m *member) write(pm *PreparedMessage) error {
 	if m.timeout <= 0 {
-		return m.c.WritePrepared(context.Background(), pm)
+		return m.c.writePrepared(context.Background(), pm, nil)
 	}
-	m.busySince.Store(time.Now().UnixNano())
-	err := m.c.WritePrepared(context.Background(), pm)
-	m.busySince.Store(0)
-	return err
+	return m.c.writePrepared(context.Background(), pm, &m.busySince)
 }

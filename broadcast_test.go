@@ -3,7 +3,9 @@ package websocket
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"sync/atomic"
@@ -259,4 +261,57 @@ func TestBroadcasterMemberLeavesWhenConnEnds(t *testing.T) {
 	if n := room.Len(); n != 1 {
 		t.Fatalf("Len %d after adding an ended connection", n)
 	}
+}
+
+// A member whose own handler streams a long message, which the peer reads
+// at once, is not dropped as stalled: a broadcast waiting for the writer
+// slot is not a write that stalls.
+func TestBroadcasterWaitIsNotStall(t *testing.T) {
+	var room Broadcaster
+	room.WriteTimeout = 300 * time.Millisecond
+	streamed := make(chan error, 1)
+	joined := make(chan struct{})
+	s := Handler(func(c *Conn, r *http.Request) {
+		room.Add(c)
+		w, _ := c.Writer(context.Background(), MessageText)
+		close(joined)
+		var err error
+		for i := 0; i < 10 && err == nil; i++ { // a slow source: one line per 100 ms
+			_, err = io.WriteString(w, "a line of a report\n")
+			if err == nil {
+				err = w.(interface{ flushNow() error }).flushNow()
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		streamed <- err
+	})
+	s.Options.PingInterval = -1
+	addr := startServer(t, s)
+	client := dialTest(t, addr, "/", nil)
+	go func() {
+		for {
+			if _, _, err := client.ReadMessage(nil); err != nil {
+				return
+			}
+		}
+	}()
+	<-joined
+	room.Broadcast(MessageText, []byte("news"))
+	err := await(t, streamed, "the stream")
+	t.Logf("stream: %v; slow consumer: %v", err, errors.Is(err, ErrSlowConsumer))
+	if err != nil {
+		t.Errorf("a member whose peer reads everything was dropped: %v", err)
+	}
+}
+
+// flushNow sends what the handle has buffered as a fragment, so that a test
+// can stream a message to the peer a piece at a time.
+func (h *writerHandle) flushNow() error {
+	if h.w.n == 0 {
+		return nil
+	}
+	return h.w.flush(false)
 }

@@ -69,32 +69,43 @@ func appendClosePayload(b []byte, code StatusCode, reason string) []byte {
 //
 // Close may be called from any goroutine, while another reads: the reader
 // then sees the peer's answer and returns a *CloseError with Local set.
-// Called from OnPing or OnPong, which run on the reading goroutine, Close
-// sends its frame and returns at once: the read loop completes the
-// handshake when it reads on.
+// It may be called from OnPing and OnPong too, which run on the reading
+// goroutine: the reader lets go of the connection while they run, and
+// Close reads the peer's answer itself.
 func (c *Conn) Close(code StatusCode, reason string) error {
 	if !code.validToSend() {
 		c.shutdown(ErrClosed)
 		return fmt.Errorf("websocket: close code %d may not be sent", code)
 	}
-	return c.closeWith(code, reason, nil)
+	return c.closeWith(code, reason, nil, true)
 }
 
 // closeWith runs the closing handshake for Close, with why as the reason of
 // the library's own for closing (ErrShutdown, ErrSlowConsumer), if any.
-func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
+// Unless waitMessage, the Close goes out without waiting for a message
+// being written, which is then never finished: for a Server whose handler
+// has returned with a Writer still open.
+func (c *Conn) closeWith(code StatusCode, reason string, why error, waitMessage bool) error {
 	ce := &CloseError{Code: code, Reason: reason, Err: why}
 	if !c.requestClose(ce) {
+		// A handshake is under way: join it. If its Close is out and no
+		// one is reading (the reader may be in OnPing, calling this),
+		// read the answer here.
+		if c.state() == stateCloseSent {
+			c.awaitPeerClose()
+		}
 		<-c.Done()
 		return c.closeResult()
 	}
 	// A message being written finishes first, unless the connection
 	// ends: the close timer bounds the wait.
 	held := false
-	select {
-	case c.msgSem <- struct{}{}:
-		held = true
-	case <-c.Done():
+	if waitMessage {
+		select {
+		case c.msgSem <- struct{}{}:
+			held = true
+		case <-c.Done():
+		}
 	}
 	c.out.mu.Lock()
 	sent, err := c.writeClose(ce)
@@ -105,10 +116,6 @@ func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
 	switch {
 	case err != nil:
 		c.shutdown(err)
-	case sent && c.inHook.Load():
-		// Called from OnPing or OnPong: the reader is this goroutine, and
-		// will see the answer when the hook returns.
-		return nil
 	case sent:
 		c.awaitPeerClose()
 	}
@@ -117,10 +124,11 @@ func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
 }
 
 // CloseNow closes the connection at once, without the closing handshake:
-// for a peer that is gone or misbehaving. Frames held back for coalescing
-// (see WriteMessage) are handed to the socket first if it takes them
-// without waiting. Later reads and writes return ErrClosed. It never
-// blocks on the peer.
+// for a peer that is gone or misbehaving. Later reads and writes fail at
+// once with ErrClosed, and it never waits for the peer. Frames held back
+// for coalescing (see WriteMessage) still go to the socket first; if a
+// write is under way, it is given up to a tenth of a second to finish
+// before the transport closes, from another goroutine.
 func (c *Conn) CloseNow() error {
 	c.shutdown(ErrClosed)
 	return nil
@@ -168,7 +176,7 @@ func (c *Conn) awaitPeerClose() {
 		c.peerClosed(ce)
 		c.shutdown(nil)
 	} else {
-		c.lost(ErrCloseTimeout)
+		c.shutdown(ErrCloseTimeout)
 	}
 	c.endRead(c.endErr())
 }

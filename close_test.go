@@ -201,9 +201,10 @@ func TestCloseRacesStreamingCopy(t *testing.T) {
 	}
 }
 
-// Close called from OnPing, on the reading goroutine, sends its frame and
-// returns; the read loop then completes the handshake. The whole exchange
-// does not wait for CloseTimeout.
+// Close called from OnPing, on the reading goroutine, completes the
+// handshake: the reader lets go while the hook runs, and Close reads the
+// peer's answer itself, rather than wait for CloseTimeout for a reader
+// that is busy calling it.
 func TestCloseFromOnPing(t *testing.T) {
 	closed := make(chan error, 1)
 	ended := make(chan error, 1)
@@ -218,10 +219,10 @@ func TestCloseFromOnPing(t *testing.T) {
 	addr := startServer(t, s)
 	c := dialTest(t, addr, "/", nil)
 	send(t, c, wstest.Frame{Fin: true, Op: wstest.OpPing, Payload: []byte("p")})
+	expectClose(t, c, 1000)
 	if err := await(t, closed, "Close in OnPing to return"); err != nil {
 		t.Fatalf("Close in OnPing: %v", err)
 	}
-	expectClose(t, c, 1000)
 	var ce *CloseError
 	if err := await(t, ended, "the read loop"); !errors.As(err, &ce) || !ce.Local || ce.Code != StatusNormalClosure {
 		t.Fatalf("read: %v, want this side's 1000", err)
@@ -322,5 +323,150 @@ func TestCloseNowTLSDoesNotWait(t *testing.T) {
 	}()
 	if d := await(t, closed, "CloseNow"); d > 4*time.Second {
 		t.Fatalf("CloseNow took %v", d)
+	}
+}
+
+// A read that starts while Close drains for the peer's answer returns the
+// *CloseError that says who closed, not a bare ErrClosed.
+func TestReadDuringCloseDrainSaysWhoClosed(t *testing.T) {
+	bad := 0
+	const runs = 50
+	for i := 0; i < runs; i++ {
+		conns := make(chan *Conn, 1)
+		start := make(chan struct{})
+		got := make(chan error, 1)
+		s := Handler(func(c *Conn, r *http.Request) {
+			conns <- c
+			<-start
+			_, _, err := c.ReadMessage(context.Background(), nil)
+			got <- err
+		})
+		s.Options.PingInterval = -1
+		addr := startServer(t, s)
+		client := dialTest(t, addr, "/", nil)
+		c := await(t, conns, "the connection")
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close(StatusGoingAway, "bye") }()
+		if code, _, err := client.ReadClose(); err != nil || code != 1001 {
+			t.Fatalf("close %d %v", code, err)
+		}
+		eventually(t, "Close to drain", func() bool { return goroutineIn("websocket.(*Conn).drain") })
+		close(start)
+		eventually(t, "the read to wait", func() bool { return goroutineIn("websocket.(*Conn).acquireRead") })
+		sendClose(t, client, 1001)
+		err := await(t, got, "the read")
+		var ce *CloseError
+		if !errors.As(err, &ce) {
+			bad++
+			if bad == 1 {
+				t.Logf("read: %v (%T); Close: %v", err, err, await(t, closed, "Close"))
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d reads returned an error that is not the *CloseError", bad, runs)
+	}
+}
+
+// A Close that waits behind a message still being written past
+// CloseTimeout sends no Close frame, and does not report that the peer did
+// not answer: it says its Close was not sent.
+func TestCloseBehindLongMessageDoesNotBlamePeer(t *testing.T) {
+	conns := make(chan *Conn, 1)
+	release := make(chan struct{})
+	s := Handler(func(c *Conn, r *http.Request) {
+		w, _ := c.Writer(context.Background(), MessageText)
+		io.WriteString(w, "streaming...")
+		conns <- c
+		<-release // a slow source
+		w.Close()
+	})
+	s.Options.CloseTimeout = 300 * time.Millisecond
+	s.Options.PingInterval = -1
+	addr := startServer(t, s)
+	client := dialTest(t, addr, "/", nil)
+	c := await(t, conns, "the connection")
+	err := c.Close(StatusGoingAway, "bye")
+	close(release)
+	_, _, rerr := client.ReadClose()
+	if rerr == nil {
+		t.Fatal("the client got a Close frame: the writer was to hold the connection past CloseTimeout")
+	}
+	var ce *CloseError
+	if errors.Is(err, ErrCloseTimeout) || !errors.Is(err, ErrClosed) || !errors.As(err, &ce) || !ce.Local || ce.Unanswered ||
+		!strings.Contains(err.Error(), "not sent") {
+		t.Errorf("Close: %v; want this side's 1001, not sent, and not blamed on the peer", err)
+	}
+}
+
+// Close from another goroutine, while the reader is inside OnPing, waits
+// for the peer's answer like any Close: it does not return nil early.
+func TestCloseWhileReaderInHookWaitsForAnswer(t *testing.T) {
+	inPing := make(chan struct{})
+	release := make(chan struct{})
+	conns := make(chan *Conn, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		conns <- c
+		c.ReadMessage(context.Background(), nil)
+	})
+	s.Options.CloseTimeout = 2 * time.Second
+	s.Options.PingInterval = -1
+	s.Options.OnPing = func([]byte) { close(inPing); <-release }
+	addr := startServer(t, s)
+	client := dialTest(t, addr, "/", nil)
+	c := await(t, conns, "the connection")
+	send(t, client, wstest.Frame{Fin: true, Op: wstest.OpPing, Payload: []byte("p")})
+	await(t, inPing, "OnPing")
+
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(StatusNormalClosure, "bye") }()
+	if code, _, err := client.ReadClose(); err != nil || code != 1000 {
+		t.Fatalf("close frame %d %v", code, err)
+	}
+	// The client never answers.
+	err := await(t, closed, "Close")
+	close(release)
+	if err == nil {
+		select {
+		case <-c.Done():
+			t.Errorf("Close returned nil, but the handshake did not complete")
+		default:
+			t.Errorf("Close returned nil while the connection is still open and the peer never answered")
+		}
+	}
+}
+
+// OnPing calling Close while Shutdown's handshake is under way joins it
+// and reads the peer's answer itself: the handshake completes as soon as
+// the peer answers, not at CloseTimeout.
+func TestCloseInHookJoinsShutdown(t *testing.T) {
+	var conn atomic.Pointer[Conn]
+	hook := make(chan error, 1)
+	read := make(chan error, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		conn.Store(c)
+		_, _, err := c.ReadMessage(context.Background(), nil)
+		read <- err
+	})
+	s.Options.CloseTimeout = 3 * time.Second
+	s.Options.PingInterval = -1
+	s.Options.OnPing = func([]byte) { hook <- conn.Load().Close(StatusNormalClosure, "from OnPing") }
+	addr := startServer(t, s)
+	client := dialTest(t, addr, "/", nil)
+	eventually(t, "the connection", func() bool { return conn.Load() != nil })
+
+	start := time.Now()
+	go s.Shutdown(context.Background())
+	if code, _, err := client.ReadClose(); err != nil || code != 1001 {
+		t.Fatalf("close frame %d %v", code, err)
+	}
+	// A ping was in flight; the answer to the Close follows at once.
+	send(t, client, wstest.Frame{Fin: true, Op: wstest.OpPing, Payload: []byte("p")})
+	sendClose(t, client, 1001)
+	herr := await(t, hook, "Close in OnPing")
+	rerr := await(t, read, "the read")
+	t.Logf("after %v: Close in OnPing: %v; read: %v", time.Since(start).Round(time.Millisecond), herr, rerr)
+	if herr != nil || errors.Is(rerr, ErrCloseTimeout) {
+		t.Errorf("the peer answered at once, but the handshake was reported unanswered")
 	}
 }

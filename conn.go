@@ -93,7 +93,6 @@ type Conn struct {
 	utf8          utf8Validator
 	readErr       error // sticky: once set, every read returns it
 	mr            messageReader
-	inHook        atomic.Bool // the reader is running OnPing or OnPong
 
 	// The write side. msgSem is held for a whole data message, out.mu for
 	// each frame, so control frames may go out between a message's
@@ -101,6 +100,7 @@ type Conn struct {
 	msgSem chan struct{}
 	out    output
 	mw     messageWriter
+	pong   duePong
 
 	life lifecycle
 
@@ -113,6 +113,13 @@ type Conn struct {
 // buffered holds bytes the peer sent after its handshake that were already
 // read from the transport.
 func newConn(rwc io.ReadWriteCloser, buffered []byte, subprotocol string, o *Options) *Conn {
+	return newConnDeflate(rwc, buffered, subprotocol, o, nil)
+}
+
+// newConnDeflate is newConn for a connection that agreed permessage-deflate
+// with params p, if p is not nil. Everything is set up before keepalive's
+// timer starts, since its goroutine may end the connection.
+func newConnDeflate(rwc io.ReadWriteCloser, buffered []byte, subprotocol string, o *Options, p *deflateParams) *Conn {
 	c := &Conn{
 		rwc:          rwc,
 		subprotocol:  subprotocol,
@@ -143,6 +150,10 @@ func newConn(rwc io.ReadWriteCloser, buffered []byte, subprotocol string, o *Opt
 	}
 	c.onPing = o.OnPing
 	c.onPong = o.OnPong
+	if p != nil {
+		c.deflate = newDeflateState(c, o.Compression, *p)
+		c.rsvOK = rsv1Bit
+	}
 	if interval, timeout := o.keepalive(); interval > 0 {
 		c.startKeepalive(interval, timeout)
 	}

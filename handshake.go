@@ -115,12 +115,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		return nil, fmt.Errorf("websocket: writing the handshake response: %w", err)
 	}
 	netConn.SetDeadline(time.Time{})
-	c := newConn(netConn, early, subprotocol, opts)
-	if deflate != nil {
-		c.deflate = newDeflateState(c, opts.Compression, *deflate)
-		c.rsvOK = rsv1Bit
-	}
-	return c, nil
+	return newConnDeflate(netConn, early, subprotocol, opts, deflate), nil
 }
 
 // checkHandshake validates r and returns its Sec-WebSocket-Key, or writes

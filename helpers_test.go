@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -364,4 +365,10 @@ func (p *memProbe) end() memDelta {
 	}
 	d.other = d.alloc - min(d.alloc, d.buf4k*readBufSize)
 	return d
+}
+
+func goroutineIn(fn string) bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Contains(string(buf), fn)
 }

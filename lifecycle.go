@@ -2,6 +2,8 @@ package websocket
 
 import (
 	"crypto/tls"
+	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,9 +81,18 @@ func (c *Conn) armCloseTimer() {
 	}
 }
 
-// closeTimedOut ends a closing handshake the peer did not complete in
-// time.
-func (c *Conn) closeTimedOut() { c.lost(ErrCloseTimeout) }
+// closeTimedOut ends a closing handshake that did not complete in time:
+// the peer did not answer, or this side's Close could not even go out,
+// stuck behind a message being written.
+func (c *Conn) closeTimedOut() {
+	if c.state() == stateClosing {
+		c.shutdown(errCloseNotSent)
+		return
+	}
+	c.shutdown(ErrCloseTimeout)
+}
+
+var errCloseNotSent = errors.New("websocket: the Close frame could not be sent in time: a message being written did not finish")
 
 // requestClose moves an open connection to closing, on behalf of a Close
 // that will send ce once the message being written is out. It reports
@@ -110,10 +121,10 @@ func (c *Conn) beginClose(ce *CloseError) bool {
 	if s := c.state(); s != stateOpen && s != stateClosing {
 		return false
 	}
-	if c.life.local == nil {
-		ce.Local = true
-		c.life.local = ce
-	}
+	// The Close that goes out is the one that counts, even if another
+	// was meant (a failure while a Close waited for a message).
+	ce.Local = true
+	c.life.local = ce
 	c.life.sent = true
 	c.setState(stateCloseSent)
 	c.armCloseTimer()
@@ -153,15 +164,12 @@ func (c *Conn) echoed() {
 }
 
 // shutdown closes the transport, once, recording why: cause is kept unless
-// a closing handshake explains the end better (see endErr). Reads and
-// writes blocked on the transport return; later ones fail at once.
-func (c *Conn) shutdown(cause error) { c.end(cause, false) }
-
-// lost is shutdown for a transport that failed or timed out: a Close this
-// side sent is then recorded as unanswered.
-func (c *Conn) lost(cause error) { c.end(cause, true) }
-
-func (c *Conn) end(cause error, unanswered bool) {
+// a closing handshake explains the end better (see endErr). A Close this
+// side sent that the peer had not answered by then is recorded as
+// unanswered. Later reads and writes fail at once; those blocked on the
+// transport return once it is closed, which may wait (at most
+// heldFlushGrace) for a write in progress to let go of the output.
+func (c *Conn) shutdown(cause error) {
 	c.life.mu.Lock()
 	if c.state() == stateClosed {
 		c.life.mu.Unlock()
@@ -170,7 +178,7 @@ func (c *Conn) end(cause error, unanswered bool) {
 	if cause == nil {
 		cause = ErrClosed
 	}
-	if l := c.life.local; unanswered && l != nil && !c.life.clean && c.life.peer == nil {
+	if l := c.life.local; l != nil && c.life.sent && !c.life.clean && c.life.peer == nil {
 		// A copy: the first may have been handed out already.
 		cp := *l
 		cp.Unanswered = true
@@ -189,8 +197,7 @@ func (c *Conn) end(cause error, unanswered bool) {
 	c.life.hooks = nil
 	c.life.mu.Unlock()
 
-	c.flushHeldAtEnd()
-	c.closeTransport(clean)
+	c.closeOutput(clean)
 	if c.keepalive != nil {
 		c.keepalive.stop()
 	}
@@ -209,41 +216,67 @@ func (c *Conn) end(cause error, unanswered bool) {
 	}
 }
 
-// closeTransport closes the transport. A TLS connection whose handshake
-// completed says close_notify first; one that ended any other way has its
-// socket closed directly, because tls.Conn.Close may wait seconds to write
-// the alert to a peer that is not reading.
+// closeOutput sends what was held back for coalescing (see output.go) and
+// closes the transport, so that a write that returned nil is not lost
+// because the connection ended a moment later. When a write holds the
+// output, it is given heldFlushGrace to finish (a write deadline makes sure
+// of it), then the held frames go and the transport closes, from another
+// goroutine: ending a connection never waits for the peer.
+func (c *Conn) closeOutput(clean bool) {
+	if c.out.mu.TryLock() {
+		c.flushHeldAtEnd()
+		c.out.mu.Unlock()
+		c.closeTransport(clean)
+		return
+	}
+	if d, ok := c.rwc.(deadliner); ok {
+		d.SetWriteDeadline(time.Now().Add(heldFlushGrace))
+	}
+	var once sync.Once
+	closeIt := func() { once.Do(func() { c.closeTransport(clean) }) }
+	backstop := time.AfterFunc(2*heldFlushGrace, closeIt) // for transports without deadlines
+	go func() {
+		c.out.mu.Lock()
+		c.flushHeldAtEnd()
+		c.out.mu.Unlock()
+		backstop.Stop()
+		closeIt()
+	}()
+}
+
+// flushHeldAtEnd writes what is held back, within heldFlushGrace. The
+// caller holds out.mu.
+func (c *Conn) flushHeldAtEnd() {
+	if c.out.heldN == 0 {
+		return
+	}
+	if d, ok := c.rwc.(deadliner); ok {
+		d.SetWriteDeadline(time.Now().Add(heldFlushGrace))
+	}
+	c.out.flushHeld()
+}
+
+// heldFlushGrace bounds how long the end of a connection waits for a
+// write in progress and for the socket to take held frames. They are at
+// most coalesceMax bytes, which a socket with room takes at once.
+const heldFlushGrace = 100 * time.Millisecond
+
+// closeTransport closes the transport. A TLS connection whose closing
+// handshake completed says close_notify, from a goroutine of its own since
+// tls.Conn.Close may wait seconds to write the alert to a peer that has
+// stopped reading; one that ended any other way has its socket closed
+// directly.
 func (c *Conn) closeTransport(clean bool) {
-	if tc, ok := c.rwc.(*tls.Conn); ok && !clean {
-		tc.NetConn().Close()
+	if tc, ok := c.rwc.(*tls.Conn); ok {
+		if clean {
+			go tc.Close()
+		} else {
+			tc.NetConn().Close()
+		}
 		return
 	}
 	c.rwc.Close()
 }
-
-// flushHeldAtEnd sends what was held back for coalescing (see output.go)
-// before the transport closes, so that a write that returned nil is not
-// lost because the connection ended a moment later. It gives up rather
-// than wait: when a write holds the output, that write carries the held
-// frames itself, and a socket that takes nothing for a while has a peer
-// that is not reading.
-func (c *Conn) flushHeldAtEnd() {
-	if !c.out.holding.Load() || !c.out.mu.TryLock() {
-		return
-	}
-	if c.out.heldN > 0 {
-		if d, ok := c.rwc.(deadliner); ok {
-			d.SetWriteDeadline(time.Now().Add(heldFlushGrace))
-		}
-		c.out.flushHeld()
-	}
-	c.out.mu.Unlock()
-}
-
-// heldFlushGrace is how long flushHeldAtEnd lets the socket take held
-// frames. They are at most coalesceMax bytes, which a socket with room
-// takes at once.
-const heldFlushGrace = 100 * time.Millisecond
 
 // Done returns a channel that is closed when the connection's transport has
 // closed, for whatever reason. Use it to stop work tied to the connection.
@@ -298,14 +331,31 @@ func (c *Conn) endErr() error {
 func (c *Conn) endErrLocked() error {
 	l, p := c.life.local, c.life.peer
 	switch {
-	case l != nil && (c.life.sent || p == nil):
-		// This side began, or meant to and the peer did not either.
-		return l
+	case l != nil && c.life.sent:
+		return l // this side began
 	case p != nil:
-		return p
+		return p // the peer began
+	case l != nil && c.life.cause != nil:
+		// This side meant to close, but its Close never went out.
+		return &unsentCloseError{l, c.life.cause}
+	case l != nil:
+		return l
 	}
 	return c.life.cause
 }
+
+// unsentCloseError is the end of a connection this side meant to close
+// with a Close that never went out, because of cause.
+type unsentCloseError struct {
+	close *CloseError
+	cause error
+}
+
+func (e *unsentCloseError) Error() string {
+	return e.close.Error() + " (not sent: " + strings.TrimPrefix(e.cause.Error(), "websocket: ") + ")"
+}
+
+func (e *unsentCloseError) Unwrap() []error { return []error{e.close, e.cause} }
 
 // closeResult is what a Close reports once the connection has ended: nil
 // for a completed handshake, whoever began it, and otherwise how the
@@ -316,11 +366,7 @@ func (c *Conn) closeResult() error {
 	if c.life.clean {
 		return nil
 	}
-	why := c.endErrLocked()
-	if ce, ok := why.(*CloseError); ok && ce.Local {
-		return ce // this side's Close, unanswered
-	}
-	return c.closedErr(why)
+	return c.closedErr(c.endErrLocked())
 }
 
 // writeErr is the error for a write on a connection that cannot take one.

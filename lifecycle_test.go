@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -338,4 +340,113 @@ func TestErrorsSayWhoClosed(t *testing.T) {
 		}
 		client.CloseNow()
 	})
+}
+
+// closingTransport refuses writes once closed, as a socket does.
+type closingTransport struct{ *chunkTransport }
+
+func (t closingTransport) Write(p []byte) (int, error) {
+	select {
+	case <-t.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	return t.chunkTransport.Write(p)
+}
+
+// WriteMessage racing CloseNow with input buffered (so the frame may be
+// held back): a write that returned nil reaches the transport before it
+// closes.
+func TestHeldWriteRacingCloseNowGoesOut(t *testing.T) {
+	lost := 0
+	for i := 0; i < 2000 && lost == 0; i++ {
+		tr := closingTransport{newChunkTransport(twoMessages())}
+		c := newConn(tr, nil, "", &Options{PingInterval: -1})
+		if _, _, err := c.ReadMessage(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var werr error
+		wg.Add(2)
+		go func() { defer wg.Done(); werr = c.WriteMessage(context.Background(), MessageText, []byte("reply")) }()
+		go func() { defer wg.Done(); c.CloseNow() }()
+		wg.Wait()
+		// With a write under way, CloseNow leaves the held frames and the
+		// transport's close to a goroutine: wait for the close.
+		await(t, tr.closed, "the transport to close")
+		if werr == nil {
+			found := false
+			for _, w := range tr.written() {
+				if bytes.Contains(w, []byte("reply")) {
+					found = true
+				}
+			}
+			if !found {
+				lost++
+				t.Errorf("run %d: WriteMessage returned nil, but its frame never reached the transport", i)
+			}
+		}
+	}
+}
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		c.(*net.TCPConn).SetWriteBuffer(64 << 10)
+	}
+	return c, err // still exactly a *net.TCPConn
+}
+
+// blockingTransport's writes block while gate is closed.
+type blockingTransport struct {
+	*chunkTransport
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (b *blockingTransport) Write(p []byte) (int, error) {
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-b.gate:
+	case <-b.chunkTransport.closed:
+		return 0, net.ErrClosed
+	}
+	return b.chunkTransport.Write(p)
+}
+
+// A ctx that ends while WriteMessage waits for the output (held by a
+// control frame whose write blocks) is an error that leaves the connection
+// as it was: nothing of the message was written.
+func TestContextWhileWaitingForOutputLeavesConnection(t *testing.T) {
+	tr := &blockingTransport{chunkTransport: newChunkTransport(), entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	go c.Ping(context.Background()) // holds the output while its write blocks
+	await(t, tr.entered, "the ping's write")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := c.WriteMessage(ctx, MessageText, []byte("never written"))
+	close(tr.gate)
+	select {
+	case <-c.Done():
+		t.Errorf("WriteMessage: %v; the connection was ended though nothing of the message went out", err)
+	default:
+	}
+}
+
+// A Writer's Write after the connection ended fails at once.
+func TestWriterWriteAfterEndFails(t *testing.T) {
+	c := newConn(newChunkTransport(), nil, "", &Options{PingInterval: -1})
+	w, err := c.Writer(context.Background(), MessageText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CloseNow()
+	if n, err := w.Write([]byte("after the end")); err == nil {
+		t.Errorf("Write after the end: %d, nil; want ErrClosed at once", n)
+	}
+	w.Close()
 }

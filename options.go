@@ -85,7 +85,8 @@ type Options struct {
 
 	// OnPing, if set, is called with the payload of each ping from the
 	// peer, before the pong is sent. OnPong is called with each pong's.
-	// They run on the reading goroutine and must not keep the slice.
+	// They run on the reading goroutine, which waits for them, and must not
+	// keep the slice. They may call Close.
 	OnPing func(payload []byte)
 	OnPong func(payload []byte)
 

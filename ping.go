@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -26,7 +27,12 @@ func (c *Conn) Ping(ctx context.Context) error {
 	defer c.pings.remove(id)
 	var p [8]byte
 	binary.BigEndian.PutUint64(p[:], id)
-	if err := c.writeControl(opPing, p[:]); err != nil {
+	if err := c.lockOut(ctx); err != nil {
+		return err
+	}
+	err := c.writeControlLocked(opPing, p[:])
+	c.unlockOut()
+	if err != nil {
 		return err
 	}
 	select {
@@ -115,7 +121,7 @@ type keepalive struct {
 	timer    *time.Timer
 	phase    keepalivePhase
 	seen     uint64 // arrived() when last looked at
-	sent     uint64 // c.out.sent when last looked at, in phase pingDue
+	progress [2]uint64 // c.out.sent and the send queue when last looked at, in phase pingDue
 	acked    uint64 // ackState() when last looked at, in phase pinged
 	backlog  uint64 // ackState() at which the ping will have reached the peer
 	finished bool
@@ -138,14 +144,15 @@ func (c *Conn) startKeepalive(interval, timeout time.Duration) {
 	k.mu.Unlock()
 }
 
-// socketOf finds the socket under a transport, through TLS and wrappers
-// that expose their connection, for a look at its queues.
+// socketOf finds the socket under a transport, through TLS, wrappers that
+// expose their connection, and wrappers that embed one (as
+// netutil.LimitListener's connections do), for a look at its queues. It
+// only looks: reads and writes go through the transport's own methods.
 func socketOf(t any) syscall.RawConn {
-	for range 4 {
+	for range 8 {
 		switch v := t.(type) {
 		case *tls.Conn:
 			t = v.NetConn()
-			continue
 		case syscall.Conn:
 			raw, err := v.SyscallConn()
 			if err != nil {
@@ -154,45 +161,94 @@ func socketOf(t any) syscall.RawConn {
 			return raw
 		case interface{ NetConn() net.Conn }:
 			t = v.NetConn()
-			continue
+		default:
+			if t = embeddedConn(t); t == nil {
+				return nil
+			}
 		}
-		return nil
 	}
 	return nil
 }
 
-// arrived returns a count that grows whenever bytes arrive from the peer,
-// read or not: those the reader took from the transport plus those waiting
-// in the socket's receive queue. (Under TLS the two are counted in
-// different units, so it may also move when the application reads; that
-// only ever keeps a connection, never drops one.)
-func (k *keepalive) arrived() uint64 {
-	n := k.c.in.received.Load()
-	if k.sock != nil {
-		in, _ := socketQueues(k.sock)
-		n += uint64(in)
+// embeddedConn returns the net.Conn a struct (or pointer to one) embeds,
+// or nil.
+func embeddedConn(t any) any {
+	v := reflect.ValueOf(t)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
 	}
-	return n
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if !f.Anonymous || !f.IsExported() {
+			continue
+		}
+		fv := v.Field(i)
+		if (fv.Kind() == reflect.Interface || fv.Kind() == reflect.Pointer) && !fv.IsNil() {
+			if nc, ok := fv.Interface().(net.Conn); ok {
+				return nc
+			}
+		}
+	}
+	return nil
 }
 
-// acked returns a count of this side's bytes that left the socket's send
-// queue, which they do as the peer acknowledges them: those handed to the
-// socket less those still queued. Without a look at the queue, it is the
-// bytes handed to the transport.
-func (k *keepalive) ackState() (acked, queued uint64) {
-	acked = k.c.out.sent.Load()
-	if k.sock != nil {
-		_, out := socketQueues(k.sock)
-		acked -= uint64(out)
-		queued = uint64(out)
+// look asks the kernel about the socket under the transport, if there is
+// one.
+func (k *keepalive) look() socketState {
+	if k.sock == nil {
+		return socketState{}
 	}
-	return acked, queued
+	return querySocket(k.sock)
+}
+
+// arrived returns a count that grows whenever bytes arrive from the peer,
+// read by the application or not: the kernel's count of bytes received
+// where it keeps one, and otherwise the bytes the reader took from the
+// transport plus those waiting in the socket's receive queue. (Under TLS
+// the latter two are counted in different units, so the count may also
+// move when the application reads; that only ever keeps a connection,
+// never drops one.)
+func (k *keepalive) arrived() uint64 {
+	s := k.look()
+	if s.counted {
+		return s.received
+	}
+	return k.c.in.received.Load() + uint64(s.inq)
+}
+
+// ackState returns a count of this side's bytes the peer has acknowledged
+// (the kernel's count where it keeps one, otherwise those handed to the
+// socket less those still in its send queue), and the bytes still in the
+// send queue.
+func (k *keepalive) ackState() (acked, queued uint64) {
+	s := k.look()
+	if s.counted {
+		return s.acked, uint64(s.outq)
+	}
+	return k.c.out.sent.Load() - uint64(s.outq), uint64(s.outq)
+}
+
+// writeProgress returns what moves while a write makes progress: the bytes
+// handed to the transport, and the bytes the peer has acknowledged, which
+// move as it reads.
+func (k *keepalive) writeProgress() [2]uint64 {
+	acked, _ := k.ackState()
+	return [2]uint64{k.c.out.sent.Load(), acked}
 }
 
 // tick runs when the timer fires.
 func (k *keepalive) tick() {
 	k.mu.Lock()
 	if k.finished {
+		k.mu.Unlock()
+		return
+	}
+	if k.c.state() != stateOpen {
+		// A closing handshake is under way: the close timeout bounds it,
+		// and a ping could not go out after this side's Close anyway.
 		k.mu.Unlock()
 		return
 	}
@@ -208,15 +264,15 @@ func (k *keepalive) tick() {
 	case watching:
 		// Quiet for a whole interval: ping.
 		k.phase = pingDue
-		k.sent = k.c.out.sent.Load()
+		k.progress = k.writeProgress()
 		k.timer.Reset(k.timeout)
 		k.mu.Unlock()
 		k.requestPing()
 		return
 	case pingDue:
 		// The output has been busy for a whole timeout.
-		if sent := k.c.out.sent.Load(); sent != k.sent {
-			k.sent = sent // a long write, moving: give it more time
+		if p := k.writeProgress(); p != k.progress {
+			k.progress = p // a long write, moving: give it more time
 			k.timer.Reset(k.timeout)
 			k.mu.Unlock()
 			k.requestPing()

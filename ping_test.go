@@ -1,9 +1,12 @@
 package websocket
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -235,4 +238,188 @@ func TestKeepaliveOnByDefault(t *testing.T) {
 	if off.keepalive != nil {
 		t.Fatal("a negative PingInterval did not turn keepalive off")
 	}
+}
+
+// Ping(ctx) returns when ctx ends even while another write holds the
+// output, stuck on a peer that stopped reading.
+func TestPingContextWhileOutputBusy(t *testing.T) {
+	conns := make(chan *Conn, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		conns <- c
+		c.WriteMessage(context.Background(), MessageBinary, make([]byte, 64<<20))
+	})
+	s.Options.PingInterval = -1
+	addr := startServer(t, s)
+	client := dialTest(t, addr, "/", nil) // never reads
+	c := await(t, conns, "the connection")
+	// The write holds the output; the peer never reads, so it stays.
+	eventually(t, "the write to hold the output", func() bool { return goroutineIn("writev") || goroutineIn("(*output).write") })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Ping(ctx) }()
+	if err := await(t, done, "Ping to return at its context's end"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Ping: %v, want context.DeadlineExceeded", err)
+	}
+	c.CloseNow()
+	client.CloseNow()
+}
+
+// Keepalive's request for a ping is not lost when it lands just after a
+// writer has sent what was due and before it lets go of the output. The
+// test holds out.mu as that writer does, lets the tick run, then releases
+// it as the writer does: the ping must go out, and the peer is not dropped
+// no ping is ever written, and the next tick drops the connection.
+func TestKeepalivePingNotLostAtRelease(t *testing.T) {
+	tr := newChunkTransport()
+	c := newConn(tr, nil, "", &Options{PingInterval: time.Hour, PingTimeout: time.Hour})
+	defer c.CloseNow()
+	k := c.keepalive
+
+	c.out.mu.Lock() // a writer, in unlockOut, has sent what was due ...
+	k.tick()        // the timer fires: quiet for an interval, ping due; TryLock fails
+	c.releaseOut()  // ... and lets go
+	pinged := false
+	for _, w := range tr.written() {
+		pinged = pinged || bytes.Equal(w, []byte{0x89, 0})
+	}
+	if !pinged {
+		t.Fatalf("the due ping was not sent: writes % x", tr.written())
+	}
+}
+
+// Keepalive stands down during a closing handshake: CloseTimeout bounds it,
+// so a peer that takes longer than PingTimeout to answer the Close still
+// completes the handshake.
+func TestKeepaliveStandsDownWhileClosing(t *testing.T) {
+	conns := make(chan *Conn, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		conns <- c
+		<-c.Done()
+	})
+	s.Options.PingInterval = 100 * time.Millisecond
+	s.Options.PingTimeout = 100 * time.Millisecond
+	s.Options.CloseTimeout = 10 * time.Second
+	addr := startServer(t, s)
+	client := dialTest(t, addr, "/", nil)
+	c := await(t, conns, "the connection")
+
+	start := time.Now()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(StatusNormalClosure, "bye") }()
+	var f wstest.Frame
+	var err error
+	pings := 0
+	for {
+		if f, err = client.ReadFrame(nil); err != nil {
+			t.Fatal(err)
+		}
+		if f.Op == wstest.OpPing {
+			pings++
+		}
+		if f.Op == wstest.OpClose {
+			break
+		}
+	}
+	// A peer that takes 2 s to answer: well within CloseTimeout.
+	select {
+	case <-c.Done():
+		t.Errorf("the connection ended %v after Close, before the peer answered (CloseTimeout 10s); pings sent: %d",
+			time.Since(start).Round(time.Millisecond), pings)
+	case <-time.After(2 * time.Second):
+	}
+	client.Send(wstest.Frame{Fin: true, Op: wstest.OpClose, Payload: wstest.ClosePayload(1000, "")})
+	err = await(t, closed, "Close")
+	t.Logf("Close: %v (Is ErrKeepalive %v, Is ErrCloseTimeout %v)", err, errors.Is(err, ErrKeepalive), errors.Is(err, ErrCloseTimeout))
+	if err != nil {
+		t.Errorf("Close: %v, want nil", err)
+	}
+}
+
+// Keepalive keeps a live peer that reads a long message steadily but
+// slowly: the peer's acknowledgements show the write making progress, even
+// within one call that hands the socket a megabyte.
+func TestKeepaliveKeepsSlowSteadyReader(t *testing.T) {
+	const size = 4 << 20
+	wrote := make(chan error, 1)
+	ts := httptest.NewUnstartedServer(Handler(func(c *Conn, r *http.Request) {
+		wrote <- c.WriteMessage(context.Background(), MessageBinary, make([]byte, size))
+		c.ReadMessage(context.Background(), nil)
+	}))
+	s := ts.Config.Handler.(*Server)
+	s.Options.PingInterval = 100 * time.Millisecond
+	s.Options.PingTimeout = 300 * time.Millisecond
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Listener = smallBufListener{inner}
+	ts.Start()
+	defer ts.Close()
+	client := dialTest(t, inner.Addr().String(), "/", nil)
+	nc := client.NetConn()
+	nc.(*net.TCPConn).SetReadBuffer(64 << 10)
+	buf := make([]byte, 64<<10)
+	n := 0
+	start := time.Now()
+	for n < size {
+		nc.SetReadDeadline(time.Now().Add(patience))
+		k, err := nc.Read(buf)
+		n += k
+		if err != nil {
+			break
+		}
+		time.Sleep(40 * time.Millisecond) // ~1.6 MB/s: a slow but live link
+	}
+	err = await(t, wrote, "the write")
+	t.Logf("peer read %d of %d bytes in %v; write: %v", n, size, time.Since(start).Round(time.Millisecond), err)
+	if err != nil {
+		t.Errorf("a live peer reading steadily was dropped: %v", err)
+	}
+	s.Shutdown(context.Background())
+}
+
+type smallBufListener struct{ net.Listener }
+
+// wrapListener wraps each connection as middleware commonly does
+// (netutil.LimitListener, proxy protocol): an embedded net.Conn.
+type wrapListener struct{ net.Listener }
+type wrappedConn struct{ net.Conn }
+
+func (l wrapListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return wrappedConn{c}, nil
+}
+
+// The keepalive scenario of TestKeepaliveBusyHandler (busy handler, peer
+// answers every ping), behind a listener that wraps its connections: the
+// live peer is kept.
+// behind a wrapping listener: the live peer is dropped.
+func TestKeepaliveBusyHandlerWrappedConn(t *testing.T) {
+	got := make(chan error, 1)
+	ts := httptest.NewUnstartedServer(Handler(func(c *Conn, r *http.Request) {
+		time.Sleep(600 * time.Millisecond)
+		_, _, err := c.ReadMessage(context.Background(), nil)
+		got <- err
+	}))
+	s := ts.Config.Handler.(*Server)
+	s.Options.PingInterval = 100 * time.Millisecond
+	s.Options.PingTimeout = 100 * time.Millisecond
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Listener = wrapListener{inner}
+	ts.Start()
+	defer ts.Close()
+	c := dialTest(t, inner.Addr().String(), "/", nil)
+	c.WriteText("sent before the work")
+	go answerPings(c, make(chan int, 16))
+	if err := await(t, got, "the handler"); err != nil {
+		t.Errorf("a live peer was dropped while the handler worked: %v", err)
+	}
+	s.Shutdown(context.Background())
 }

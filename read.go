@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -153,7 +152,8 @@ func (c *Conn) acquireRead() error {
 	if c.reading.CompareAndSwap(false, true) {
 		return nil
 	}
-	return ErrClosed
+	// Close still holds the role, finishing: what it found is the answer.
+	return c.endErr()
 }
 
 // awaitInput waits for the next bytes from the peer when a new message is
@@ -406,23 +406,34 @@ func (c *Conn) control(h header) error {
 	if err != nil {
 		return c.readFailed(err)
 	}
-	n := len(p)
 	c.frame.length = 0
 	switch h.op {
 	case opPing:
-		c.hook(c.onPing, p)
-		err := c.writeControl(opPong, p)
-		c.in.consume(n)
-		if err != nil && !errors.Is(err, ErrClosed) {
-			return c.readFailed(err)
+		if c.onPing == nil {
+			c.sendPong(p)
+			c.in.consume(len(p))
+			return nil
 		}
+		var payload [maxControlPayload]byte
+		q := payload[:copy(payload[:], p)]
+		c.in.consume(len(p))
+		if err := c.hook(c.onPing, q); err != nil {
+			return err
+		}
+		c.sendPong(q)
 	case opPong:
-		c.hook(c.onPong, p)
 		c.pongReceived(p)
-		c.in.consume(n)
+		if c.onPong == nil {
+			c.in.consume(len(p))
+			return nil
+		}
+		var payload [maxControlPayload]byte
+		q := payload[:copy(payload[:], p)]
+		c.in.consume(len(p))
+		return c.hook(c.onPong, q)
 	case opClose:
 		ce, err := parseClosePayload(p)
-		c.in.consume(n)
+		c.in.consume(len(p))
 		if err != nil {
 			return c.fail(err)
 		}
@@ -431,15 +442,23 @@ func (c *Conn) control(h header) error {
 	return nil
 }
 
-// hook runs OnPing or OnPong, marking that the reader is inside one so
-// that a Close called from it does not wait for the reader.
-func (c *Conn) hook(f func([]byte), p []byte) {
-	if f == nil {
-		return
-	}
-	c.inHook.Store(true)
-	defer c.inHook.Store(false)
+// hook runs OnPing or OnPong with the frame consumed and the read role
+// let go, so that the hook may call Close: Close then reads the peer's
+// answer itself. If it did, the read that ran the hook reports how the
+// connection ended.
+func (c *Conn) hook(f func([]byte), p []byte) error {
+	c.reading.Store(false)
 	f(p)
+	for !c.reading.CompareAndSwap(false, true) {
+		// A Close is reading the peer's answer; it lets go once the
+		// connection has ended.
+		select {
+		case <-c.Done():
+			time.Sleep(time.Millisecond)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return c.readErr
 }
 
 // peerClose handles the peer's Close frame. When the peer began the closing
@@ -500,7 +519,7 @@ func (c *Conn) readFailed(err error) error {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		c.lost(fmt.Errorf("websocket: connection lost without a close frame: %w", err))
+		c.shutdown(fmt.Errorf("websocket: connection lost without a close frame: %w", err))
 	}
 	return c.endRead(c.endErr())
 }

@@ -25,8 +25,9 @@ type Server struct {
 	// its values but is not canceled when the handshake ends; use the
 	// Conn's Done channel for the connection's end. When Handler returns,
 	// the connection is closed with StatusNormalClosure if it is still
-	// open. A Handler that panics is recovered, as net/http recovers its
-	// handlers: the panic and its stack go to Options.ErrorLog and the
+	// open, at once: a message left unfinished (a Writer not closed) is
+	// abandoned. A Handler that panics is recovered, as net/http recovers
+	// its handlers: the panic and its stack go to Options.ErrorLog and the
 	// connection is closed with StatusInternalError.
 	Handler func(c *Conn, r *http.Request)
 
@@ -89,7 +90,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	late := s.draining
 	s.mu.Unlock()
 	if late {
-		go c.closeWith(StatusGoingAway, shutdownReason, ErrShutdown)
+		go c.closeWith(StatusGoingAway, shutdownReason, ErrShutdown, true)
 	}
 
 	// The handler runs on a goroutine of its own so that this one, with
@@ -111,10 +112,10 @@ func (s *Server) run(c *Conn, r *http.Request) {
 			buf := make([]byte, 64<<10)
 			buf = buf[:runtime.Stack(buf, false)]
 			s.Options.logf("websocket: handler for %s from %s panicked: %v\n%s", r.URL.RequestURI(), r.RemoteAddr, v, buf)
-			c.closeWith(StatusInternalError, "internal error", errHandlerPanic)
+			c.closeWith(StatusInternalError, "internal error", errHandlerPanic, false)
 			return
 		}
-		c.Close(StatusNormalClosure, "")
+		c.closeWith(StatusNormalClosure, "", nil, false)
 	}()
 	if s.Handler != nil {
 		s.Handler(c, r)
@@ -176,7 +177,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 
 	for _, c := range conns {
-		go c.closeWith(StatusGoingAway, shutdownReason, ErrShutdown)
+		go c.closeWith(StatusGoingAway, shutdownReason, ErrShutdown, true)
 	}
 	done := make(chan struct{})
 	go func() {

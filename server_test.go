@@ -215,3 +215,23 @@ func TestHandlerPanicRecovered(t *testing.T) {
 		t.Fatalf("after the panic: %q %v", msg, err)
 	}
 }
+
+// A handler that panics while a Writer is open still gets its 1011 out:
+// the unfinished message is abandoned.
+func TestHandlerPanicWithOpenWriter(t *testing.T) {
+	s := Handler(func(c *Conn, r *http.Request) {
+		w, _ := c.Writer(context.Background(), MessageText)
+		io.WriteString(w, "partial")
+		panic("boom")
+	})
+	s.Options.CloseTimeout = 2 * time.Second
+	s.Options.ErrorLog = log.New(io.Discard, "", 0)
+	addr := startServer(t, s)
+	client := dialTest(t, addr, "/", nil)
+	start := time.Now()
+	code, reason, err := client.ReadClose()
+	t.Logf("after %v: close %d %q %v", time.Since(start).Round(time.Millisecond), code, reason, err)
+	if code != 1011 {
+		t.Errorf("want a Close 1011 for a panicking handler")
+	}
+}

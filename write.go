@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 )
 
@@ -16,7 +17,8 @@ import (
 // after another.
 //
 // ctx bounds the wait for other writers and the write. If ctx is done
-// before the message starts to go out, WriteMessage returns its error and
+// before the message starts to go out (while it waits for another message,
+// or for a control frame being written), WriteMessage returns its error and
 // the connection is unaffected. If it ends while the frame is being
 // written, the connection is closed, since the peer may have seen part of
 // a frame, and the error matches both ctx's error and ErrClosed.
@@ -35,23 +37,33 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 	if err := c.acquireMsg(ctx); err != nil {
 		return err
 	}
-	stop := c.watch(ctx)
-	var err error
+	defer func() { <-c.msgSem }()
 	if c.deflate != nil && len(p) > 0 && len(p) >= c.deflate.threshold {
 		// Compressed, through the streaming writer's machinery.
+		stop := c.watch(ctx)
 		w := &c.mw
 		w.open(opcode(typ))
-		_, err = w.Write(p)
+		_, err := w.Write(p)
 		if cerr := w.close(); err == nil {
 			err = cerr
 		}
-	} else {
-		err = c.writeFrame(true, opcode(typ), p)
+		if stop != nil && !stop() {
+			err = c.ctxEnded(ctx)
+		}
+		return err
 	}
+	if err := c.lockOut(ctx); err != nil {
+		return err
+	}
+	stop := c.watch(ctx)
+	// The header is built in scratch, free while out.mu is held: emit
+	// sends or copies it before returning.
+	i := putServerHeader(c.out.scratch[:maxServerHeaderSize], true, 0, opcode(typ), len(p))
+	err := c.emitOpen(c.out.scratch[i:maxServerHeaderSize], p)
+	c.unlockOut()
 	if stop != nil && !stop() {
 		err = c.ctxEnded(ctx)
 	}
-	<-c.msgSem
 	return err
 }
 
@@ -124,11 +136,34 @@ func (c *Conn) writeFrame(fin bool, op opcode, p []byte) error {
 	return c.emitOpen(c.out.scratch[i:maxServerHeaderSize], p)
 }
 
-// writeControl writes a ping or pong; p is at most 125 bytes.
-func (c *Conn) writeControl(op opcode, p []byte) error {
-	c.out.mu.Lock()
-	defer c.unlockOut()
-	return c.writeControlLocked(op, p)
+// lockOut takes the output for a frame, waiting for the frame in progress
+// unless ctx ends first: then nothing was written, and the connection is
+// left as it was.
+func (c *Conn) lockOut(ctx context.Context) error {
+	if c.out.mu.TryLock() {
+		return nil
+	}
+	if ctx.Done() == nil {
+		c.out.mu.Lock()
+		return nil
+	}
+	// sync.Mutex cannot be waited for with a select: a goroutine waits
+	// instead. Only a write that finds the output busy pays for it.
+	got := make(chan struct{})
+	go func() {
+		c.out.mu.Lock()
+		close(got)
+	}()
+	select {
+	case <-got:
+		return nil
+	case <-ctx.Done():
+		go func() {
+			<-got
+			c.unlockOut()
+		}()
+		return fmt.Errorf("websocket: not written: waiting for the connection: %w", context.Cause(ctx))
+	}
 }
 
 func (c *Conn) writeControlLocked(op opcode, p []byte) error {
@@ -157,22 +192,87 @@ func (c *Conn) wrote(err error) error {
 	return c.writeErr()
 }
 
-// unlockOut releases the output, sending first a keepalive ping that fell
-// due while the output was busy (see keepalive).
+// unlockOut releases the output, sending first the control frames that
+// fell due while it was busy: a pong the reader could not send at once,
+// a keepalive ping. One may fall due just as it is released: it is looked
+// for again after the release, so that none is left waiting.
 func (c *Conn) unlockOut() {
+	c.sendDue()
+	c.releaseOut()
+}
+
+// releaseOut releases the output, then sends what fell due meanwhile: a
+// goroutine that found the output busy left it for the holder.
+func (c *Conn) releaseOut() {
+	for {
+		c.out.mu.Unlock()
+		if !c.somethingDue() || !c.out.mu.TryLock() {
+			return
+		}
+		c.sendDue()
+	}
+}
+
+func (c *Conn) somethingDue() bool {
+	return c.pong.due.Load() || (c.keepalive != nil && c.keepalive.due.Load())
+}
+
+// sendDue sends the control frames that fell due. The caller holds out.mu.
+func (c *Conn) sendDue() {
+	if c.pong.due.Load() {
+		c.pong.mu.Lock()
+		c.pong.due.Store(false)
+		err := c.writeControlLocked(opPong, c.pong.payload[:c.pong.n])
+		c.pong.mu.Unlock()
+		if err != nil && !errors.Is(err, ErrClosed) {
+			c.wrote(err)
+		}
+	}
 	if k := c.keepalive; k != nil && k.due.Load() {
 		k.sendDue()
 	}
-	c.out.mu.Unlock()
+}
+
+// sendPong answers a ping with payload p, at once if the output is free.
+// Otherwise the pong is left for the writer holding the output to send
+// (see unlockOut), so that the reader never waits for a write: a later
+// ping's pong replaces one not yet sent, as RFC 6455 §5.5.3 allows.
+func (c *Conn) sendPong(p []byte) {
+	if c.out.mu.TryLock() {
+		err := c.writeControlLocked(opPong, p)
+		c.unlockOut()
+		if err != nil && !errors.Is(err, ErrClosed) {
+			c.wrote(err)
+		}
+		return
+	}
+	c.pong.mu.Lock()
+	if c.pong.payload == nil {
+		c.pong.payload = new([maxControlPayload]byte)
+	}
+	c.pong.n = copy(c.pong.payload[:], p)
+	c.pong.due.Store(true)
+	c.pong.mu.Unlock()
+	if c.out.mu.TryLock() {
+		c.unlockOut()
+	}
+}
+
+// duePong is a pong waiting for the output.
+type duePong struct {
+	due     atomic.Bool
+	mu      sync.Mutex
+	payload *[maxControlPayload]byte // made on the first pong that has to wait
+	n       int
 }
 
 // beforeRead sends what the output held back, before the reader reads from
-// the transport or when the coalescing timer fires.
+// the transport or when the coalescing timer fires. If a write holds the
+// output, that write carries the held frames with its own.
 func (c *Conn) beforeRead() {
-	if !c.out.holding.Load() {
+	if !c.out.holding.Load() || !c.out.mu.TryLock() {
 		return
 	}
-	c.out.mu.Lock()
 	err := c.out.flushHeld()
 	c.unlockOut()
 	c.wrote(err)
@@ -205,10 +305,14 @@ func (c *Conn) newWriterHandle() *writerHandle {
 
 func (h *writerHandle) current() bool { return h.gen == h.w.gen.Load() }
 
-// Write buffers p, sending a fragment each time the buffer fills.
+// Write buffers p, sending a fragment each time the buffer fills. Once
+// the connection has ended it fails at once.
 func (h *writerHandle) Write(p []byte) (int, error) {
 	if !h.current() {
 		return 0, ErrWriterClosed
+	}
+	if !h.w.c.canWrite() {
+		return 0, h.w.failed(h.w.c.writeErr())
 	}
 	return h.w.Write(p)
 }
@@ -217,6 +321,9 @@ func (h *writerHandle) Write(p []byte) (int, error) {
 func (h *writerHandle) ReadFrom(r io.Reader) (int64, error) {
 	if !h.current() {
 		return 0, ErrWriterClosed
+	}
+	if !h.w.c.canWrite() {
+		return 0, h.w.failed(h.w.c.writeErr())
 	}
 	return h.w.ReadFrom(r)
 }
