@@ -58,10 +58,12 @@ func appendClosePayload(b []byte, code StatusCode, reason string) []byte {
 //
 // Close returns nil once the handshake has completed, whoever began it. A
 // Close that finds one under way (another Close, Server.Shutdown, the peer's
-// Close being answered) waits for it rather than cut it short. When the
-// peer does not answer in time, the error is a *CloseError with Unanswered
-// set (errors.Is(err, ErrCloseTimeout) holds); when the connection had
-// already ended some other way, it matches ErrClosed and says how.
+// Close being answered) waits for it rather than cut it short. Any other
+// outcome is an error matching ErrClosed that says how the connection
+// ended: when the peer did not answer in time, errors.As finds this side's
+// *CloseError with Unanswered set and errors.Is(err, ErrCloseTimeout)
+// holds; when the message being written did not finish in time, the Close
+// was never sent, and the error says so.
 //
 // reason is cut to the 123 bytes a Close frame can carry, at a character
 // boundary. A code that may not be sent (such as StatusNoStatus) is an
