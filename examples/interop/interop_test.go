@@ -61,6 +61,13 @@ func TestInterop(t *testing.T) {
 		runClient(t, echoTimeout, nil, nil, pythonPath, "echo_client.py", "ws://"+echo.addr)
 	})
 
+	t.Run("chromium/echo-cross-origin", func(t *testing.T) {
+		chromium := needBrowser(t)
+		echo := startServer(t, bins["echo"], "-q")
+		runClient(t, pageTimeout, []string{"ECHO_URL=ws://" + echo.addr, "CHROMIUM=" + chromium}, nil,
+			"node", "echo.browser.mjs")
+	})
+
 	t.Run("chromium/chat", func(t *testing.T) {
 		chromium := needBrowser(t)
 		chat := startServer(t, bins["chat"])
