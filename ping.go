@@ -120,10 +120,10 @@ type keepalive struct {
 	mu       sync.Mutex
 	timer    *time.Timer
 	phase    keepalivePhase
-	seen     uint64 // arrived() when last looked at
+	seen     uint64    // arrived() when last looked at
 	progress [2]uint64 // c.out.sent and the send queue when last looked at, in phase pingDue
-	acked    uint64 // ackState() when last looked at, in phase pinged
-	backlog  uint64 // ackState() at which the ping will have reached the peer
+	acked    uint64    // ackState() when last looked at, in phase pinged
+	backlog  uint64    // ackState() at which the ping will have reached the peer
 	finished bool
 }
 
