@@ -76,9 +76,18 @@
 //
 // NewPreparedMessage frames a message once; WritePrepared sends it on any
 // connection. Broadcaster does this for a set of connections (a chat room,
-// the viewers of a dashboard): each member has a bounded queue and a sender
-// that exists only while messages wait, and a member that falls behind, or
-// whose writes stall, is dropped instead of slowing the others.
+// the viewers of a dashboard, the voters of a poll): each message is framed
+// once and queued for every member, and a member's sender, a goroutine that
+// exists only while messages wait, writes everything waiting in one write,
+// so a member that falls behind for a moment catches up in a few large
+// writes. A member is dropped only when it truly falls behind: more than
+// MaxBacklog bytes (1 MiB by default) waiting, or a write stalled past
+// WriteTimeout; OnDrop and Stats tell the application. Publish sends state
+// that is replaced rather than accumulated (a tally, a price) under a key,
+// so a member that is behind gets only the newest value. Rooms holds one
+// Broadcaster per room or topic while anyone is in it, and moves
+// connections between them. A member whose connection ends leaves by
+// itself.
 //
 // # Errors
 //

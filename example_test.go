@@ -2,11 +2,14 @@ package websocket_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/wirekit/websocket"
@@ -147,6 +150,57 @@ func ExampleBroadcaster() {
 				return
 			}
 			room.Broadcast(websocket.MessageText, msg)
+		}
+	}))
+}
+
+// Live state that is replaced rather than accumulated, such as a vote
+// tally, goes out with Publish under a key: a member that is behind gets
+// only the newest tally, while every notice (Broadcast) still arrives.
+func ExampleBroadcaster_Publish() {
+	var poll websocket.Broadcaster
+	poll.OnDrop = func(c *websocket.Conn, err error) {
+		log.Printf("%v dropped: %v", c.RemoteAddr(), err) // err matches ErrSlowConsumer
+	}
+	var mu sync.Mutex
+	tally := map[string]int{}
+	http.Handle("/poll", websocket.Handler(func(c *websocket.Conn, r *http.Request) {
+		poll.Add(c)
+		for {
+			_, msg, err := c.ReadMessage(context.Background(), nil)
+			if err != nil {
+				return // the member has left the Broadcaster by itself
+			}
+			mu.Lock()
+			tally[string(msg)]++
+			state, _ := json.Marshal(tally)
+			mu.Unlock()
+			poll.Publish("tally", websocket.MessageText, state)
+		}
+	}))
+	http.HandleFunc("/notice", func(w http.ResponseWriter, r *http.Request) {
+		poll.Broadcast(websocket.MessageText, []byte(`{"notice":"voting closes in 5 minutes"}`))
+	})
+}
+
+// One Broadcaster per room, made when the first member joins and
+// forgotten when the last one leaves; a connection may move between rooms.
+func ExampleRooms() {
+	var rooms websocket.Rooms
+	http.Handle("/chat", websocket.Handler(func(c *websocket.Conn, r *http.Request) {
+		room := "lobby"
+		rooms.Join(room, c)
+		for {
+			_, msg, err := c.ReadMessage(context.Background(), nil)
+			if err != nil {
+				return // the connection left its rooms by itself
+			}
+			if to, ok := strings.CutPrefix(string(msg), "/join "); ok {
+				rooms.Move(c, room, to)
+				room = to
+				continue
+			}
+			rooms.Broadcast(room, websocket.MessageText, msg)
 		}
 	}))
 }
