@@ -156,11 +156,10 @@ func (c *Conn) writeCloseFrame(code StatusCode, reason string) error {
 	if d, ok := c.rwc.(deadliner); ok {
 		d.SetWriteDeadline(time.Now().Add(c.closeTimeout))
 	}
-	b := c.out.scratch[:]
-	p := appendClosePayload(b[2:2], code, reason)
-	putServerHeader(b[:2], true, 0, opClose, len(p))
+	var payload [maxControlPayload]byte
+	p := appendClosePayload(payload[:0], code, reason)
 	// Never held back: it is the last frame, and the peer waits for it.
-	return c.out.emit(b[:2+len(p)], nil, false)
+	return c.out.emit(c.controlFrame(opClose, p), nil, false)
 }
 
 // awaitPeerClose waits for the peer to answer the Close this side sent. If

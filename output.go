@@ -70,7 +70,7 @@ type output struct {
 	closeWritten bool
 	// scratch is where headers and control frames are built; it is free
 	// whenever mu is, since emit sends or copies what it is given.
-	scratch [2 + maxControlPayload]byte
+	scratch [maxHeaderSize + maxControlPayload]byte
 
 	sent atomic.Uint64 // bytes handed to w, for keepalive
 }
@@ -100,6 +100,39 @@ func (o *output) emit(head, tail []byte, coalesce bool) error {
 	o.dropHeld()
 	return err
 }
+
+// emitMasked writes a frame of a client: head, then tail masked with key
+// as it is copied into a pooled buffer (tail is the caller's and is not
+// changed), in pieces of at most maskChunk bytes. What was held back goes
+// first, in the same write. The caller holds mu.
+func (o *output) emitMasked(head, tail []byte, key uint32) error {
+	bp := getBuf(min(o.heldN+len(head)+len(tail), maskChunk))
+	defer putBuf(bp)
+	buf := *bp
+	n := 0
+	if o.heldN > 0 {
+		n = copy(buf, (*o.held)[:o.heldN])
+		o.dropHeld()
+	}
+	n += copy(buf[n:], head)
+	for {
+		k := copy(buf[n:], tail)
+		key = mask(key, buf[n:n+k])
+		n += k
+		tail = tail[k:]
+		if err := o.write(buf[:n]); err != nil {
+			return err
+		}
+		if len(tail) == 0 {
+			return nil
+		}
+		n = 0
+	}
+}
+
+// maskChunk is the most of a client's payload masked into one buffer and
+// written at once.
+const maskChunk = 256 << 10
 
 // hold appends a frame to the held-back bytes.
 func (o *output) hold(head, tail []byte) {

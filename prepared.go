@@ -41,6 +41,13 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	return c.writeFrames(ctx, pm.frame, nil, nil)
 }
 
+// emitPreparedMasked writes the message of a server frame as a client's:
+// its payload masked behind a masked header. The caller holds out.mu.
+func (c *Conn) emitPreparedMasked(frame []byte) error {
+	hl := headerLen(frame[1])
+	return c.emitData(frame[0]&finBit != 0, opcode(frame[0]&0x0f), frame[hl:])
+}
+
 // writeFrames writes whole, ready-made data frames as consecutive messages:
 // frame, or all of frames, in as few writes as the transport allows. If
 // busy is not nil, it holds when the write itself began (UnixNano), once
@@ -63,6 +70,17 @@ func (c *Conn) writeFrames(ctx context.Context, frame []byte, frames [][]byte, b
 	switch {
 	case !c.canWrite() || c.out.closeWritten:
 		err = c.writeErr()
+	case c.client:
+		// A client's frames are masked, each with a key of its own: the
+		// prepared frames are only a source of payloads here.
+		if frames == nil {
+			err = c.emitPreparedMasked(frame)
+		}
+		for _, f := range frames {
+			if err = c.emitPreparedMasked(f); err != nil {
+				break
+			}
+		}
 	case frames == nil:
 		err = c.wrote(c.out.emit(frame, nil, true))
 	default:

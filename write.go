@@ -56,10 +56,7 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 		return err
 	}
 	stop := c.watch(ctx)
-	// The header is built in scratch, free while out.mu is held: emit
-	// sends or copies it before returning.
-	i := putServerHeader(c.out.scratch[:maxServerHeaderSize], true, 0, opcode(typ), len(p))
-	err := c.emitOpen(c.out.scratch[i:maxServerHeaderSize], p)
+	err := c.emitData(true, opcode(typ), p)
 	c.unlockOut()
 	if stop != nil && !stop() {
 		err = c.ctxEnded(ctx)
@@ -130,10 +127,42 @@ func (c *Conn) ctxEnded(ctx context.Context) error {
 func (c *Conn) writeFrame(fin bool, op opcode, p []byte) error {
 	c.out.mu.Lock()
 	defer c.unlockOut()
-	// The header is built in scratch, free while mu is held: emit sends or
-	// copies it before returning.
-	i := putServerHeader(c.out.scratch[:maxServerHeaderSize], fin, 0, op, len(p))
-	return c.emitOpen(c.out.scratch[i:maxServerHeaderSize], p)
+	return c.emitData(fin, op, p)
+}
+
+// emitData emits a data frame with payload p, which is the caller's and is
+// not changed: a client's frame is masked as it is copied out. The header
+// is built in scratch, free while out.mu is held: emit sends or copies it
+// before returning. The caller holds out.mu.
+func (c *Conn) emitData(fin bool, op opcode, p []byte) error {
+	b := c.out.scratch[:maxHeaderSize]
+	if !c.client {
+		i := putServerHeader(b, fin, 0, op, len(p))
+		return c.emitOpen(b[i:], p)
+	}
+	key := newMaskKey()
+	i := putHeader(b, fin, 0, op, len(p), true, key)
+	if !c.canWrite() || c.out.closeWritten {
+		return c.writeErr()
+	}
+	return c.wrote(c.out.emitMasked(b[i:], p, key))
+}
+
+// controlFrame builds a control frame with payload p (at most 125 bytes)
+// in scratch, masked if this is a client. The caller holds out.mu.
+func (c *Conn) controlFrame(op opcode, p []byte) []byte {
+	b := c.out.scratch[:]
+	hl := frameHeaderLen(len(p), c.client)
+	var key uint32
+	if c.client {
+		key = newMaskKey()
+	}
+	putHeader(b[:hl], true, 0, op, len(p), c.client, key)
+	n := copy(b[hl:], p)
+	if c.client {
+		mask(key, b[hl:hl+n])
+	}
+	return b[:hl+n]
 }
 
 // lockOut takes the output for a frame, waiting for the frame in progress
@@ -167,10 +196,7 @@ func (c *Conn) lockOut(ctx context.Context) error {
 }
 
 func (c *Conn) writeControlLocked(op opcode, p []byte) error {
-	b := c.out.scratch[:]
-	n := copy(b[2:], p)
-	putServerHeader(b[:2], true, 0, op, n)
-	return c.emitOpen(b[:2+n], nil)
+	return c.emitOpen(c.controlFrame(op, p), nil)
 }
 
 // emitOpen emits a frame that may go out only while the connection can
@@ -354,7 +380,7 @@ type messageWriter struct {
 	c    *Conn
 	gen  atomic.Uint64 // counts messages; a handle is good for one
 	buf  *[]byte       // borrowed on the first write, given back by close
-	n    int           // payload bytes in buf, behind maxServerHeaderSize bytes of room
+	n    int           // payload bytes in buf, behind maxHeaderSize bytes of room
 	op   opcode        // the next frame's opcode: the message's, then continuation
 	rsv  byte          // RSV1 until the first frame of a compressed message is out
 	err  error
@@ -402,7 +428,7 @@ func (w *messageWriter) buffer(p []byte, keep int) (int, error) {
 		if w.buf == nil {
 			w.buf = getBuf(w.c.wbufSize)
 		}
-		room := (*w.buf)[maxServerHeaderSize+w.n:]
+		room := (*w.buf)[maxHeaderSize+w.n:]
 		if len(room) == 0 {
 			if err := w.flushKeeping(keep); err != nil {
 				return written, err
@@ -426,9 +452,9 @@ func (w *messageWriter) writeDeflate(p []byte) (int, error) {
 		if w.buf == nil {
 			w.buf = getBuf(w.c.wbufSize)
 		}
-		room := len(*w.buf) - maxServerHeaderSize - w.n
+		room := len(*w.buf) - maxHeaderSize - w.n
 		if w.n+len(p) < w.deflate.threshold && len(p) <= room {
-			w.n += copy((*w.buf)[maxServerHeaderSize+w.n:], p)
+			w.n += copy((*w.buf)[maxHeaderSize+w.n:], p)
 			return len(p), nil
 		}
 		// The message is worth compressing: the staged bytes go first.
@@ -439,7 +465,7 @@ func (w *messageWriter) writeDeflate(p []byte) (int, error) {
 		}
 		staged, n := w.buf, w.n
 		w.buf, w.n, w.fw, w.rsv = nil, 0, fw, rsv1Bit
-		_, err = fw.Write((*staged)[maxServerHeaderSize : maxServerHeaderSize+n])
+		_, err = fw.Write((*staged)[maxHeaderSize : maxHeaderSize+n])
 		putBuf(staged)
 		if err != nil {
 			return 0, w.failed(err)
@@ -479,11 +505,11 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 		if w.buf == nil {
 			size := w.c.wbufSize
 			if mr, ok := r.(*messageReader); ok {
-				size = max(size, mr.frameHint()+maxServerHeaderSize)
+				size = max(size, mr.frameHint()+maxHeaderSize)
 			}
 			w.buf = getBuf(size)
 		}
-		room := (*w.buf)[maxServerHeaderSize+w.n:]
+		room := (*w.buf)[maxHeaderSize+w.n:]
 		if len(room) == 0 {
 			if err := w.flush(false); err != nil {
 				return total, err
@@ -506,14 +532,20 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 func (w *messageWriter) flush(fin bool) error {
 	var b []byte
 	if w.buf != nil {
-		b = (*w.buf)[:maxServerHeaderSize+w.n]
+		b = (*w.buf)[:maxHeaderSize+w.n]
 	}
 	c := w.c
 	c.out.mu.Lock()
 	if b == nil {
-		b = c.out.scratch[:maxServerHeaderSize] // an empty frame: its header alone
+		b = c.out.scratch[:maxHeaderSize] // an empty frame: its header alone
 	}
-	i := putServerHeader(b[:maxServerHeaderSize], fin, w.rsv, w.op, w.n)
+	var key uint32
+	if c.client {
+		// The payload is in the writer's own buffer: masked in place.
+		key = newMaskKey()
+		mask(key, b[maxHeaderSize:])
+	}
+	i := putHeader(b[:maxHeaderSize], fin, w.rsv, w.op, w.n, c.client, key)
 	err := c.emitOpen(b[i:], nil)
 	c.unlockOut()
 	w.op, w.rsv, w.n = opContinuation, 0, 0
@@ -531,12 +563,12 @@ func (w *messageWriter) flushKeeping(keep int) error {
 	}
 	b := *w.buf
 	var last [4]byte
-	copy(last[:keep], b[maxServerHeaderSize+w.n-keep:])
+	copy(last[:keep], b[maxHeaderSize+w.n-keep:])
 	w.n -= keep
 	if err := w.flush(false); err != nil {
 		return err
 	}
-	w.n = copy(b[maxServerHeaderSize:], last[:keep])
+	w.n = copy(b[maxHeaderSize:], last[:keep])
 	return nil
 }
 
@@ -588,7 +620,7 @@ func (w *messageWriter) finishDeflate() error {
 	if err := w.fw.Flush(); err != nil {
 		return w.failed(err)
 	}
-	if w.n < 4 || !bytes.Equal((*w.buf)[maxServerHeaderSize+w.n-4:maxServerHeaderSize+w.n], deflateTail[:4]) {
+	if w.n < 4 || !bytes.Equal((*w.buf)[maxHeaderSize+w.n-4:maxHeaderSize+w.n], deflateTail[:4]) {
 		return w.failed(errors.New("websocket: compressor output does not end with a sync flush"))
 	}
 	w.n -= 4

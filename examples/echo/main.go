@@ -58,7 +58,7 @@ func main() {
 		ws.Options.Compression = &websocket.CompressionOptions{
 			Level:                 flate.BestSpeed,
 			ContextTakeover:       true,
-			ClientContextTakeover: true,
+			PeerContextTakeover: true,
 		}
 	}
 	srv := &http.Server{
