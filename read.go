@@ -483,6 +483,7 @@ func (c *Conn) peerClose(ce *CloseError) error {
 		c.unlockOut()
 		if err == nil {
 			c.echoed()
+			c.awaitServerClose()
 		}
 		c.shutdown(err)
 	} else {
@@ -490,6 +491,7 @@ func (c *Conn) peerClose(ce *CloseError) error {
 		// let it finish before the transport closes.
 		c.out.mu.Lock()
 		c.out.mu.Unlock()
+		c.awaitServerClose()
 		c.shutdown(nil)
 	}
 	return c.endRead(c.endErr())
