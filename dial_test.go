@@ -169,7 +169,9 @@ func TestDialBadAnswers(t *testing.T) {
 		handler http.HandlerFunc
 		want    string
 	}{
-		{"refused", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no websockets here", http.StatusForbidden) }, "403"},
+		{"refused", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no websockets here", http.StatusForbidden)
+		}, "403"},
 		{"redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) }, "redirect to /elsewhere"},
 		{"bad accept", rawUpgrade("Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"), "Sec-WebSocket-Accept"},
 		{"no upgrade header", rawUpgradeWithout("Upgrade"), "Upgrade"},
