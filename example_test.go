@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -219,4 +220,62 @@ func ExampleCloseStatus() {
 func ExampleAcceptKey() {
 	fmt.Println(websocket.AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="))
 	// Output: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+}
+
+// Dial a server and exchange JSON with it.
+func ExampleDial() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "wss://example.com/feed", &websocket.DialOptions{
+		HTTPHeader:   http.Header{"Authorization": {"Bearer " + "token"}},
+		Subprotocols: []string{"feed.v2"},
+	})
+	if err != nil {
+		var de *websocket.DialError
+		if errors.As(err, &de) {
+			log.Printf("refused: %s", de.Response.Status)
+		}
+		return
+	}
+	defer c.CloseNow()
+	if err := c.WriteJSON(ctx, map[string]string{"subscribe": "prices"}); err != nil {
+		return
+	}
+	for {
+		var update struct{ Symbol, Price string }
+		if err := c.ReadJSON(context.Background(), &update); err != nil {
+			return
+		}
+		log.Println(update.Symbol, update.Price)
+	}
+}
+
+// Test a handler end to end: serve it with httptest and Dial it.
+func ExampleDial_testHandler() {
+	echo := websocket.Handler(func(c *websocket.Conn, r *http.Request) {
+		for {
+			typ, msg, err := c.ReadMessage(context.Background(), nil)
+			if err != nil {
+				return
+			}
+			c.WriteMessage(context.Background(), typ, msg)
+		}
+	})
+	srv := httptest.NewServer(echo)
+	defer srv.Close()
+	defer echo.Shutdown(context.Background())
+
+	ctx := context.Background()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c.WriteMessage(ctx, websocket.MessageText, []byte("hello"))
+	_, msg, err := c.ReadMessage(ctx, nil)
+	fmt.Println(string(msg), err)
+	fmt.Println(c.Close(websocket.StatusNormalClosure, ""))
+	// Output:
+	// hello <nil>
+	// <nil>
 }
