@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,16 +21,40 @@ import (
 // burst; the refill is negligible, so tests can count on it exactly.
 func testServer(t *testing.T, burst int) (url string, ws *websocket.Server, room *Room) {
 	t.Helper()
+	return testServerLog(t, burst, io.Discard)
+}
+
+// testServerLog is testServer with the server's log written to w.
+func testServerLog(t *testing.T, burst int, w io.Writer) (url string, ws *websocket.Server, room *Room) {
+	t.Helper()
 	room = NewRoom(0)
 	handler, ws := routes(&chat{
 		room:         room,
 		writeTimeout: 30 * time.Second, // no test client stalls: only a bug reaches it
 		burst:        burst,
 		rate:         0.001,
-		log:          log.New(io.Discard, "", 0),
+		log:          log.New(w, "", 0),
 	})
 	base := wstest.Serve(t, handler, ws)
 	return "ws" + strings.TrimPrefix(base, "http") + "/ws", ws, room
+}
+
+// lockedBuffer is a log destination that handlers and the test share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // peer is a test client that speaks the chat's JSON.
@@ -301,5 +327,56 @@ func TestChatShutdownSaysGoingAway(t *testing.T) {
 	}
 	if n := room.Members(); n != 0 {
 		t.Fatalf("%d members left after shutdown", n)
+	}
+}
+
+// The ways a browser ordinarily leaves (close() with no status, a reload's
+// 1001, a 1000) and a server shutdown are no news; only the unexpected end
+// is logged.
+func TestChatLogsOnlyUnexpectedEnds(t *testing.T) {
+	var logs lockedBuffer
+	url, ws, _ := testServerLog(t, 100, &logs)
+	for _, close := range []struct {
+		name    string
+		payload []byte
+	}{
+		{"no status", nil}, // what a browser's close() sends
+		{"going away", wstest.ClosePayload(1001, "")},
+		{"normal", wstest.ClosePayload(1000, "bye")},
+	} {
+		p := dial(t, url)
+		p.join(close.name)
+		if err := p.c.Send(wstest.Frame{Fin: true, Op: wstest.OpClose, Payload: close.payload}); err != nil {
+			t.Fatal(err)
+		}
+		// The server's answer ends the handshake; its handler returns
+		// right after, and Shutdown below waits for that.
+		if _, _, err := p.c.ReadMessage(nil); wstest.CloseCode(err) == 0 {
+			t.Fatalf("%s: got %v, want the server's Close", close.name, err)
+		}
+
+	}
+	still := dial(t, url)
+	still.join("still here at shutdown")
+	tooBig := dial(t, url)
+	tooBig.c.WriteText(strings.Repeat("x", readLimit+1))
+	if _, _, err := tooBig.c.ReadMessage(nil); wstest.CloseCode(err) != int(websocket.StatusMessageTooBig) {
+		t.Fatalf("oversized message: got %v, want close 1009", err)
+	}
+
+	// Shutdown returns once every handler has, so the log is complete.
+	ctx, cancel := context.WithTimeout(context.Background(), wstest.DefaultTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ws.Shutdown(ctx) }()
+	if _, _, err := still.c.ReadMessage(nil); wstest.CloseCode(err) != int(websocket.StatusGoingAway) {
+		t.Fatalf("at shutdown: got %v, want close 1001", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "read limit") {
+		t.Fatalf("log:\n%s\nwant one line, about the oversized message", logs.String())
 	}
 }

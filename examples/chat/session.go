@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log"
 	"net/http"
 	"time"
@@ -40,7 +41,7 @@ func (s *chat) serve(c *websocket.Conn, r *http.Request) {
 	for {
 		typ, msg, err := c.ReadMessage(context.Background(), buf[:0])
 		if err != nil {
-			if code := websocket.CloseStatus(err); code != websocket.StatusNormalClosure && code != websocket.StatusGoingAway {
+			if !ordinaryEnd(err) {
 				s.log.Printf("chat: %s: %v", r.RemoteAddr, err)
 			}
 			return
@@ -62,6 +63,27 @@ func (s *chat) serve(c *websocket.Conn, r *http.Request) {
 			return
 		}
 	}
+}
+
+// ordinaryEnd reports whether err is how a page's connection usually
+// ends, which is no news for the log: the page closed with 1000, left with
+// 1001 (a reload, a closed tab) or closed without a status (1005, which is
+// what a browser's close() sends), or this server shut down. Anything else,
+// a connection cut without a Close or a page that broke the protocol, is
+// worth a line.
+func ordinaryEnd(err error) bool {
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) {
+		return false
+	}
+	if ce.Local {
+		return errors.Is(err, websocket.ErrShutdown)
+	}
+	switch ce.Code {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatus:
+		return true
+	}
+	return false
 }
 
 // handle acts on one message from a page that is a member as m, or not

@@ -36,7 +36,7 @@ func (u *uploader) serve(c *websocket.Conn, r *http.Request) {
 			continue
 		}
 		var end *endError
-		switch code := websocket.CloseStatus(err); {
+		switch {
 		case errors.As(err, &end):
 			// The page has been told why; the Close repeats it for
 			// clients that only look at close codes.
@@ -45,12 +45,32 @@ func (u *uploader) serve(c *websocket.Conn, r *http.Request) {
 				status = websocket.StatusInternalError
 			}
 			c.Close(status, end.f.Message)
-		case code == websocket.StatusNormalClosure, code == websocket.StatusGoingAway:
+		case ordinaryEnd(err):
 		default:
 			u.log.Printf("upload: %s: %v", r.RemoteAddr, err)
 		}
 		return
 	}
+}
+
+// ordinaryEnd reports whether err is how a page's connection usually
+// ends, which is no news for the log: the page closed with 1000, left with
+// 1001 (a closed tab) or closed without a status (1005, which is what a
+// browser's close() sends), or this server shut down. A connection cut
+// without a Close, mid-upload or not, is worth a line.
+func ordinaryEnd(err error) bool {
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) {
+		return false
+	}
+	if ce.Local {
+		return errors.Is(err, websocket.ErrShutdown)
+	}
+	switch ce.Code {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatus:
+		return true
+	}
+	return false
 }
 
 // An endError reports a failure that was sent to the page and after which

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,8 +37,15 @@ func testServer(t *testing.T) (url, dir string, ws *websocket.Server) {
 // testServerIdle is testServer with the given idle timeout.
 func testServerIdle(t *testing.T, idle time.Duration) (url, dir string, ws *websocket.Server) {
 	t.Helper()
+	return testServerWith(t, idle, io.Discard)
+}
+
+// testServerWith is testServer with the given idle timeout and the
+// server's log written to logw.
+func testServerWith(t *testing.T, idle time.Duration, logw io.Writer) (url, dir string, ws *websocket.Server) {
+	t.Helper()
 	dir = t.TempDir()
-	u := newUploader(dir, testMax, log.New(io.Discard, "", 0))
+	u := newUploader(dir, testMax, log.New(logw, "", 0))
 	u.chunkSize = testChunk
 	u.idle = idle
 	handler, ws := routes(u)
@@ -349,5 +357,82 @@ func TestUploadShutdownMidUpload(t *testing.T) {
 	// Shutdown waited for the handler, so the file is gone already.
 	if got := files(t, dir); len(got) != 0 {
 		t.Fatalf("directory holds %q after shutdown", got)
+	}
+}
+
+// logBuffer is a log destination that handlers and the test share; the
+// test can wait for a line to be written.
+type logBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	wrote chan struct{} // ready after each write
+}
+
+func newLogBuffer() *logBuffer { return &logBuffer{wrote: make(chan struct{}, 1)} }
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case b.wrote <- struct{}{}:
+	default: // the test has yet to look at an earlier write
+	}
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor waits until the log holds s.
+func (b *logBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	timeout := time.After(wstest.DefaultTimeout)
+	for !strings.Contains(b.String(), s) {
+		select {
+		case <-b.wrote:
+		case <-timeout:
+			t.Fatalf("nothing logged about %q within %v; log:\n%s", s, wstest.DefaultTimeout, b.String())
+		}
+	}
+}
+
+// A page that closes as browsers do (close() with no status, 1001 as it
+// leaves, 1000) is no news; one that vanishes mid-upload is logged.
+func TestUploadLogsOnlyUnexpectedEnds(t *testing.T) {
+	logs := newLogBuffer()
+	url, dir, ws := testServerWith(t, time.Minute, logs)
+	for _, payload := range [][]byte{nil, wstest.ClosePayload(1001, ""), wstest.ClosePayload(1000, "")} {
+		c := dial(t, url)
+		c.upload("a.txt", []byte("a"))
+		if err := c.c.Send(wstest.Frame{Fin: true, Op: wstest.OpClose, Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.c.ReadMessage(nil); wstest.CloseCode(err) == 0 {
+			t.Fatalf("close %x: got %v, want the server's Close", payload, err)
+		}
+	}
+	gone := dial(t, url)
+	data := randomBytes(t, 2*testChunk)
+	gone.start("gone.bin", int64(len(data)), hashOf(data))
+	gone.expect(typeReady)
+	gone.sendAll(data[:testChunk], testChunk)
+	addr := gone.c.NetConn().LocalAddr().String()
+	gone.c.CloseNow()
+	// Wait for its handler to see the end: a shutdown before then would
+	// be what ended the connection.
+	logs.waitFor(t, addr)
+
+	settledFiles(t, ws, dir, "a (1).txt", "a (2).txt", "a.txt")
+	var unexpected []string
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if !strings.HasPrefix(line, "upload: stored ") {
+			unexpected = append(unexpected, line)
+		}
+	}
+	if len(unexpected) != 1 || !strings.Contains(unexpected[0], addr) {
+		t.Fatalf("log:\n%s\nwant one line besides the stored files, about the page that vanished", logs.String())
 	}
 }
