@@ -237,10 +237,10 @@ func TestChatRefusals(t *testing.T) {
 	// message by message without losing its place.
 	p.join("Grace")
 	taken.expect(typeJoin)
-	for _, text := range []string{"", "   ", strings.Repeat("x", maxTextRunes+1)} {
+	for _, text := range []string{"", "   ", strings.Repeat("x", maxTextRunes+1), "bell\a"} {
 		p.say(text)
-		if r := p.expect(typeError); r.Code != codeInvalidMessage {
-			t.Fatalf("message %.10q…: got %+v", text, r)
+		if r := p.expect(typeError); r.Code != codeInvalidMessage || r.Text != text {
+			t.Fatalf("message %.10q…: got %+v, want %q with the text given back", text, r, codeInvalidMessage)
 		}
 	}
 	long := strings.Repeat("𝄞", maxTextRunes)
@@ -265,8 +265,9 @@ func TestChatRateLimit(t *testing.T) {
 		p.expect(typeMessage)
 	}
 	p.say("one too many")
-	if r := p.expect(typeError); r.Code != codeRateLimited {
-		t.Fatalf("got %+v, want %q", r, codeRateLimited)
+	// The text comes back, for the page to put back in the box.
+	if r := p.expect(typeError); r.Code != codeRateLimited || r.Text != "one too many" {
+		t.Fatalf("got %+v, want %q with the text given back", r, codeRateLimited)
 	}
 }
 

@@ -20,7 +20,10 @@ package main
 //	    that reconnects to the same run skips the events it has, and one
 //	    that sees a new epoch knows the server restarted.
 //	{"type":"error","code":"name_taken","error":"…"}
-//	    a refusal, for this page only; the connection stays open.
+//	    a refusal, for this page only; the connection stays open. A
+//	    refused message ("rate_limited", "invalid_message") comes back in
+//	    "text", so the page can give it back to the person instead of
+//	    losing it.
 
 import (
 	"fmt"
@@ -87,6 +90,7 @@ type refusal struct {
 	Type    string `json:"type"`
 	Code    string `json:"code"`
 	Message string `json:"error"`
+	Text    string `json:"text,omitempty"` // the refused message's, if one was
 }
 
 func refuse(code, format string, args ...any) *refusal {

@@ -52,7 +52,7 @@ func (s *chat) serve(c *websocket.Conn, r *http.Request) {
 			return
 		}
 		if !lim.allow(time.Now()) {
-			if !s.refuse(c, refuse(codeRateLimited, "You are sending messages too fast. Please wait a moment.")) {
+			if !s.refuse(c, tooFast(msg)) {
 				return
 			}
 			continue
@@ -118,6 +118,7 @@ func (s *chat) handle(c *websocket.Conn, m *member, msg []byte) (*member, bool) 
 		}
 		text, bad := checkText(in.Text)
 		if bad != nil {
+			bad.Text = in.Text
 			return m, s.refuse(c, bad)
 		}
 		s.room.Say(m, text)
@@ -125,6 +126,18 @@ func (s *chat) handle(c *websocket.Conn, m *member, msg []byte) (*member, bool) 
 	default:
 		return m, s.refuse(c, refuse(codeBadRequest, "Unknown message type %q.", in.Type))
 	}
+}
+
+// tooFast is the refusal of a message over the rate limit. A chat message's
+// text comes back with it, so that the page can put it back in the box
+// rather than lose what the person wrote.
+func tooFast(msg []byte) *refusal {
+	r := refuse(codeRateLimited, "You are sending messages too fast. Wait a moment, then send it again.")
+	var in inbound
+	if json.Unmarshal(msg, &in) == nil && in.Type == typeMessage {
+		r.Text = in.Text
+	}
+	return r
 }
 
 // refuse sends r to the page and reports whether the connection is still

@@ -1,5 +1,6 @@
-// Two Chromium pages chat with each other through examples/chat. Run by
-// interop_test.go, or by hand against a running chat server:
+// Chromium pages chat with each other through examples/chat, one of them
+// as wide as a phone (390 px). Run by interop_test.go, or by hand against a
+// running chat server:
 //
 //	CHAT_URL=http://127.0.0.1:8080 node chat.browser.mjs
 import assert from "node:assert/strict";
@@ -11,9 +12,13 @@ if (!url) throw new Error("set CHAT_URL to the chat server's http:// address");
 
 const INJECTION = "<img src=x onerror=alert(1)>";
 
-// enter opens the page and joins the room as name.
-async function enter(context, name) {
+const PHONE = { width: 390, height: 760 };
+
+// enter opens the page, at the given viewport size if any, and joins the
+// room as name.
+async function enter(context, name, viewport) {
   const page = await context.newPage();
+  if (viewport) await page.setViewportSize(viewport);
   const problems = watch(page, name);
   await page.goto(url);
   await page.locator('#status[data-state="online"]').waitFor();
@@ -36,6 +41,38 @@ async function waitForEntry(page, type, text) {
   return entry;
 }
 
+// logPosition says where the log is scrolled: gap is how far its bottom
+// is below the visible part.
+function logPosition(page) {
+  return page.locator("#log").evaluate((log) => ({
+    top: log.scrollTop,
+    gap: log.scrollHeight - log.scrollTop - log.clientHeight,
+    overflows: log.scrollHeight > log.clientHeight,
+  }));
+}
+
+// assertAtNewest checks that the log overflows and shows its newest event.
+async function assertAtNewest(page, when) {
+  const pos = await logPosition(page);
+  assert.ok(pos.overflows, `${when}: the log should be long enough to scroll`);
+  assert.ok(pos.gap < 2, `${when}: the log is not scrolled to the newest event: ${JSON.stringify(pos)}`);
+}
+
+// scrollLogTo scrolls the log as a person would and waits for the page to
+// see the scroll.
+function scrollLogTo(page, top) {
+  return page.locator("#log").evaluate((log, top) => new Promise((resolve) => {
+    log.addEventListener("scroll", resolve, { once: true });
+    log.scrollTop = top;
+  }), top);
+}
+
+// singleLine reports whether the element selected takes one line of text.
+function singleLine(page, selector) {
+  return page.locator(selector).evaluate((el) =>
+    el.getBoundingClientRect().height < 1.5 * parseFloat(getComputedStyle(el).lineHeight));
+}
+
 // messages returns the log's messages as "name: text", in order.
 function messages(page) {
   return page.locator('#log li[data-type="message"]').evaluateAll((lis) =>
@@ -51,8 +88,8 @@ try {
   await say(alice.page, INJECTION);
   await waitForEntry(alice.page, "message", INJECTION);
 
-  step("Bob joins and finds them in the history");
-  const bob = await enter(context, "Bob");
+  step("Bob joins on a phone-sized page and finds them in the history");
+  const bob = await enter(context, "Bob", PHONE);
   await waitForEntry(bob.page, "join", "Alice joined");
   await waitForEntry(bob.page, "join", "Bob joined");
   await waitForEntry(bob.page, "message", INJECTION);
@@ -77,16 +114,91 @@ try {
   const thirdProblems = watch(third, "third");
   await third.goto(url);
   await third.locator('#status[data-state="online"]').waitFor();
-  await third.getByLabel("Your name").fill("alice");
+  const nameBox = third.getByLabel("Your name");
+  await nameBox.fill("alice");
   await third.getByRole("button", { name: "Join" }).click();
   await third.locator("#join-error", { hasText: "already in the room" }).waitFor();
+
+  step("a name is held to 32 characters, counted as the server counts them: code points, not UTF-16 units");
+  await nameBox.fill("");
+  await nameBox.pressSequentially("𝄞".repeat(33)); // 66 UTF-16 units
+  const clefs = "𝄞".repeat(32);
+  assert.equal(await nameBox.inputValue(), clefs);
+  await third.getByRole("button", { name: "Join" }).click();
+  await waitForEntry(third, "join", `${clefs} joined`);
   await third.close();
+
+  step("long messages, so the log overflows");
+  for (let i = 1; i <= 3; i++) {
+    await say(alice.page, `Long message ${i}: ${"all work and no play ".repeat(30)}`);
+    await waitForEntry(alice.page, "message", `Long message ${i}:`);
+  }
+
+  step("a newcomer's log opens on the newest event and follows new ones");
+  const carol = await enter(context, "Carol");
+  await waitForEntry(carol.page, "join", "Carol joined");
+  await assertAtNewest(carol.page, "on joining");
+  await say(alice.page, "Welcome, Carol");
+  await waitForEntry(carol.page, "message", "Welcome, Carol");
+  await assertAtNewest(carol.page, "after a new message");
+
+  step("a reader who scrolled up is not pulled down by new messages");
+  await scrollLogTo(carol.page, 0);
+  await say(alice.page, "Are you reading the history?");
+  await waitForEntry(carol.page, "message", "reading the history");
+  assert.equal((await logPosition(carol.page)).top, 0, "the log moved while the person read the history");
+
+  step("a reloaded page rejoins and opens on the newest event");
+  await carol.page.reload();
+  await carol.page.locator("#room").waitFor({ state: "visible" });
+  await waitForEntry(carol.page, "message", "reading the history");
+  await assertAtNewest(carol.page, "after a reload");
+
+  step("a message refused by the rate limit stays in the box, and the page says why");
+  const box = carol.page.getByRole("textbox", { name: "Message" });
+  const tooFast = carol.page.locator("#send-error", { hasText: "too fast" });
+  let refused = null;
+  // The burst is 10 messages; sending faster than 2 a second runs out.
+  for (let i = 1; i <= 30 && refused === null; i++) {
+    const text = `quick ${i}`;
+    await say(carol.page, text);
+    const sent = carol.page.locator('#log li[data-type="message"]', { hasText: new RegExp(`^Carol.*${text}$`) });
+    await sent.or(tooFast).first().waitFor();
+    if (await tooFast.isVisible()) refused = text;
+  }
+  assert.ok(refused, "the rate limit never refused a message");
+  assert.equal(await box.inputValue(), refused, "the refused message left the box");
+  await carol.page.locator("#send-error", { hasText: "back in the box" }).waitFor();
+  await carol.page.screenshot({ path: join(ARTIFACTS, "chat-refused.png") });
+  await carol.page.close();
+
+  step("at phone width, the status line and the log fit");
+  for (const state of ["online", "offline"]) {
+    if (state === "offline") {
+      // What the page shows while the server is away, without stopping it.
+      await bob.page.evaluate(() => {
+        document.getElementById("status").dataset.state = "offline";
+        document.getElementById("status-text").textContent = "Server went away — retrying in 12 s";
+        document.getElementById("retry").hidden = false;
+      });
+    }
+    assert.ok(await singleLine(bob.page, "#status-text"), `${state}: the status text wraps`);
+    if (state === "offline") assert.ok(await singleLine(bob.page, "#retry"), "the Retry button wraps");
+    const width = await bob.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `${state}: the page is ${width} px wide, wider than the phone`);
+    await bob.page.screenshot({ path: join(ARTIFACTS, `chat-phone-${state}.png`) });
+  }
+  await bob.page.evaluate(() => {
+    document.getElementById("status").dataset.state = "online";
+    document.getElementById("status-text").textContent = "Online";
+    document.getElementById("retry").hidden = true;
+  });
 
   step("screenshots");
   await alice.page.screenshot({ path: join(ARTIFACTS, "chat-alice.png") });
   await bob.page.screenshot({ path: join(ARTIFACTS, "chat-bob.png") });
 
-  const problems = [...alice.problems, ...bob.problems, ...thirdProblems];
+  const problems = [...alice.problems, ...bob.problems, ...thirdProblems, ...carol.problems];
   assert.deepEqual(problems, [], "the pages reported problems");
 
   if (controlled) {

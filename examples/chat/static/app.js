@@ -43,6 +43,9 @@ const state = {
   epoch: null, // the server run whose events are shown
   seen: new Set(), // seq numbers shown, within that epoch
   early: [], // events that arrived before the history did
+  // follow: whether the log keeps its newest event in view. A person who
+  // scrolls up to read stops it; scrolling back to the bottom resumes it.
+  follow: true,
   rejoinTries: 0, // automatic joins refused so far; -1 when the person joined
   attempt: 0,
   retryTimer: 0,
@@ -141,12 +144,17 @@ function showHistory(msg) {
   state.name = msg.you;
   sessionStorage.setItem("chat.name", msg.you);
   state.joined = true;
+  // Show the room before drawing into it: a hidden log has no height, so
+  // nothing drawn into it could be scrolled into view.
+  ui.joinError.textContent = "";
+  ui.joinCard.hidden = true;
+  if (ui.room.hidden) {
+    ui.room.hidden = false;
+    state.follow = true; // a page that opens on the room opens on its newest event
+  }
   for (const ev of msg.events || []) render(ev);
   for (const ev of state.early) render(ev);
   state.early = [];
-  ui.joinError.textContent = "";
-  ui.joinCard.hidden = true;
-  ui.room.hidden = false;
   ui.text.focus();
 }
 
@@ -168,6 +176,16 @@ function showError(msg) {
     ui.joinCard.hidden = false;
     ui.joinError.textContent = msg.error;
     ui.name.focus();
+  } else if (typeof msg.text === "string") {
+    // A message of ours was refused (too fast, or not valid): the server
+    // gives its text back, so it goes back into the box rather than being
+    // lost, unless the person has started another.
+    if (ui.text.value === "" || ui.text.value === msg.text) {
+      ui.text.value = msg.text;
+      ui.sendError.textContent = `${msg.error} Your message is back in the box.`;
+    } else {
+      ui.sendError.textContent = `${msg.error} Not sent: “${msg.text}”`;
+    }
   } else {
     ui.sendError.textContent = msg.error;
   }
@@ -217,17 +235,48 @@ function notice(text) {
 
 function insertInOrder(li, seq) {
   const log = ui.log;
-  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   let after = log.lastElementChild;
   while (after && Number(after.dataset.seq) > seq) after = after.previousElementSibling;
   if (after) after.after(li);
   else log.prepend(li);
-  if (atBottom) log.scrollTop = log.scrollHeight;
+  if (state.follow) scrollToEnd();
 }
 
+function scrollToEnd() {
+  ui.log.scrollTop = ui.log.scrollHeight;
+}
+
+// Whether to follow is decided by where the person leaves the log, not at
+// each insertion: an insertion that grows the log by more than a line would
+// otherwise look like the person had scrolled away from the bottom.
+ui.log.addEventListener("scroll", () => {
+  const log = ui.log;
+  state.follow = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+}, { passive: true });
+
 // countChars counts what the server counts: Unicode code points, not the
-// UTF-16 units of String.length.
+// UTF-16 units of String.length (or of an input's maxlength, which would
+// hold a name of emoji to half its length).
 const countChars = (s) => [...s].length;
+
+// limitChars keeps what is typed or pasted into input to max code points,
+// and calls onCut when it had to cut.
+function limitChars(input, max, onCut) {
+  input.addEventListener("input", () => {
+    const chars = [...input.value];
+    if (chars.length > max) {
+      input.value = chars.slice(0, max).join("");
+      onCut();
+    }
+  });
+}
+
+limitChars(ui.name, MAX_NAME, () => {
+  ui.joinError.textContent = `Names are at most ${MAX_NAME} characters.`;
+});
+limitChars(ui.text, MAX_TEXT, () => {
+  ui.sendError.textContent = `Messages are at most ${MAX_TEXT} characters.`;
+});
 
 ui.joinForm.addEventListener("submit", (e) => {
   e.preventDefault();
