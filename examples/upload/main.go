@@ -1,11 +1,12 @@
 // Command upload serves a page that uploads files over WebSocket, in
-// binary chunks with a progress bar, into a directory:
+// binary chunks with a progress bar, into a directory, and lists the files
+// there for download:
 //
 //	go run ./examples/upload -addr :8081 -dir ./uploads -max 100MiB
 //
 // Each file is streamed to a temporary file and hashed as it arrives, and
 // appears under its name only once its SHA-256 matches the one the page
-// declared. The protocol is described in protocol.go.
+// computed as it sent it. The protocol is described in protocol.go.
 package main
 
 import (

@@ -5,10 +5,13 @@ package main
 //
 // From the page to the server:
 //
-//	{"type":"start","name":"photo.jpg","size":5242880,"sha256":"<64 hex digits>"}
+//	{"type":"start","name":"photo.jpg","size":5242880}
 //	    declares an upload. Wait for "ready" before sending bytes.
 //	binary messages
 //	    the file's bytes, in order, each at most chunkSize long.
+//	{"type":"end","sha256":"<64 hex digits>"}
+//	    after the last byte: the file's SHA-256, which the page computes as
+//	    it reads and sends the file, so that sending starts at once.
 //
 // From the server to the page:
 //
@@ -18,8 +21,9 @@ package main
 //	    after each chunk: the bytes written to disk so far. The page keeps
 //	    a few chunks in flight and waits for these before sending more.
 //	{"type":"done","name":"photo (1).jpg","size":5242880,"sha256":"…"}
-//	    the bytes matched the hash and the file is in place, under this
-//	    name, which differs from the one asked for when that was taken.
+//	    the answer to "end": the bytes matched the hash and the file is in
+//	    place, under this name, which differs from the one asked for when
+//	    that was taken.
 //	{"type":"error","code":"bad_name","error":"…"}
 //	    a refusal. One in answer to "start" leaves the connection open for
 //	    another try; one during an upload is followed by a Close, because
@@ -39,6 +43,7 @@ const (
 	typeStart    = "start"
 	typeReady    = "ready"
 	typeProgress = "progress"
+	typeEnd      = "end"
 	typeDone     = "done"
 	typeError    = "error"
 )
@@ -55,9 +60,13 @@ const (
 )
 
 type startMsg struct {
+	Type string `json:"type"`
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+}
+
+type endMsg struct {
 	Type   string `json:"type"`
-	Name   string `json:"name"`
-	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
 }
 

@@ -19,8 +19,9 @@ var staticFiles embed.FS
 // and a reader's buffer stays modest.
 const defaultChunkSize = 256 << 10
 
-// routes serves the page at /, its settings at /config.json and uploads at
-// /ws, and returns the WebSocket server to shut down with the HTTP one.
+// routes serves the page at /, its settings at /config.json, the stored
+// files at /files (a list) and /files/{name} (each file), and uploads at
+// /ws. It returns the WebSocket server to shut down with the HTTP one.
 func routes(u *uploader) (http.Handler, *websocket.Server) {
 	ws := websocket.Handler(u.serve)
 	ws.Options = websocket.Options{
@@ -51,6 +52,8 @@ func routes(u *uploader) (http.Handler, *websocket.Server) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write(config)
 	})
+	mux.HandleFunc("GET /files", u.listFiles)
+	mux.HandleFunc("GET /files/{name}", u.download)
 	mux.Handle("GET /ws", ws)
 	return mux, ws
 }

@@ -93,10 +93,9 @@ func (u *uploader) next(c *websocket.Conn) error {
 	}
 	var start startMsg
 	if err := json.Unmarshal(msg, &start); err != nil || start.Type != typeStart {
-		return u.reply(c, fail(codeBadRequest, `Expected {"type":"start","name":…,"size":…,"sha256":…}.`))
+		return u.reply(c, fail(codeBadRequest, `Expected {"type":"start","name":…,"size":…}.`))
 	}
-	want, bad := u.check(start)
-	if bad != nil {
+	if bad := u.check(start); bad != nil {
 		return u.reply(c, bad)
 	}
 
@@ -112,6 +111,10 @@ func (u *uploader) next(c *websocket.Conn) error {
 	if err := u.receive(c, p, start.Size); err != nil {
 		return err
 	}
+	want, err := u.receiveEnd(c)
+	if err != nil {
+		return err
+	}
 	name, err := p.commit(start.Name, want)
 	if err != nil {
 		var f *failure
@@ -125,18 +128,18 @@ func (u *uploader) next(c *websocket.Conn) error {
 	return u.reply(c, doneMsg{Type: typeDone, Name: name, Size: start.Size, SHA256: hex.EncodeToString(want)})
 }
 
-// check validates a start message and returns the declared hash.
-func (u *uploader) check(s startMsg) ([]byte, *failure) {
+// check validates a start message.
+func (u *uploader) check(s startMsg) *failure {
 	if f := checkName(s.Name); f != nil {
-		return nil, f
+		return f
 	}
 	if s.Size < 0 {
-		return nil, fail(codeBadSize, "The size cannot be negative.")
+		return fail(codeBadSize, "The size cannot be negative.")
 	}
 	if s.Size > u.maxSize {
-		return nil, fail(codeTooLarge, "The file is %d bytes; this server takes at most %d (%v).", s.Size, u.maxSize, byteSize(u.maxSize))
+		return fail(codeTooLarge, "The file is %d bytes; this server takes at most %d (%v).", s.Size, u.maxSize, byteSize(u.maxSize))
 	}
-	return parseHash(s.SHA256)
+	return nil
 }
 
 // receive streams binary messages into p until size bytes have arrived,
@@ -170,6 +173,26 @@ func (u *uploader) receive(c *websocket.Conn, p *pending, size int64) error {
 		}
 	}
 	return nil
+}
+
+// receiveEnd waits for the "end" that follows the bytes and returns the
+// SHA-256 it declares, which the page computed while it sent them.
+func (u *uploader) receiveEnd(c *websocket.Conn) ([]byte, error) {
+	c.SetReadDeadline(time.Now().Add(u.idle))
+	defer c.SetReadDeadline(time.Time{})
+	typ, msg, err := c.ReadMessage(context.Background(), nil)
+	if err != nil {
+		return nil, err
+	}
+	var end endMsg
+	if typ != websocket.MessageText || json.Unmarshal(msg, &end) != nil || end.Type != typeEnd {
+		return nil, u.end(c, fail(codeBadRequest, `Expected {"type":"end","sha256":…} after the file's bytes.`))
+	}
+	sum, bad := parseHash(end.SHA256)
+	if bad != nil {
+		return nil, u.end(c, bad)
+	}
+	return sum, nil
 }
 
 // reply sends v as JSON.

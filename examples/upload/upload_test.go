@@ -94,11 +94,20 @@ func (c *client) expect(typ string) reply {
 	return r
 }
 
-func (c *client) start(name string, size int64, sum string) {
+func (c *client) start(name string, size int64) {
 	c.t.Helper()
-	data, _ := json.Marshal(startMsg{Type: typeStart, Name: name, Size: size, SHA256: sum})
+	data, _ := json.Marshal(startMsg{Type: typeStart, Name: name, Size: size})
 	if err := c.c.WriteText(string(data)); err != nil {
 		c.t.Fatalf("start: %v", err)
+	}
+}
+
+// end declares the SHA-256 of the bytes sent, as hex.
+func (c *client) end(sum string) {
+	c.t.Helper()
+	data, _ := json.Marshal(endMsg{Type: typeEnd, SHA256: sum})
+	if err := c.c.WriteText(string(data)); err != nil {
+		c.t.Fatalf("end: %v", err)
 	}
 }
 
@@ -120,9 +129,10 @@ func (c *client) sendAll(data []byte, chunk int) {
 // upload runs a whole upload and returns the server's "done".
 func (c *client) upload(name string, data []byte) reply {
 	c.t.Helper()
-	c.start(name, int64(len(data)), hashOf(data))
+	c.start(name, int64(len(data)))
 	ready := c.expect(typeReady)
 	c.sendAll(data, ready.ChunkSize)
+	c.end(hashOf(data))
 	return c.expect(typeDone)
 }
 
@@ -176,12 +186,13 @@ func TestUpload(t *testing.T) {
 	url, dir, _ := testServer(t)
 	c := dial(t, url)
 	data := randomBytes(t, 3*testChunk+123) // a short last chunk
-	c.start("report.bin", int64(len(data)), hashOf(data))
+	c.start("report.bin", int64(len(data)))
 	ready := c.expect(typeReady)
 	if ready.ChunkSize != testChunk || ready.MaxSize != testMax {
 		t.Fatalf("ready = %+v", ready)
 	}
 	c.sendAll(data, ready.ChunkSize)
+	c.end(hashOf(data))
 	done := c.expect(typeDone)
 	if done.Name != "report.bin" || done.Size != int64(len(data)) || done.SHA256 != hashOf(data) {
 		t.Fatalf("done = %+v", done)
@@ -223,26 +234,22 @@ func TestUploadNeverOverwrites(t *testing.T) {
 func TestUploadRefusesBadStarts(t *testing.T) {
 	url, dir, _ := testServer(t)
 	c := dial(t, url)
-	good := hashOf([]byte("x"))
 	for _, tc := range []struct {
 		name string
 		size int64
-		sum  string
 		code string
 	}{
-		{"../escape.txt", 1, good, codeBadName},
-		{"/etc/passwd", 1, good, codeBadName},
-		{"..", 1, good, codeBadName},
-		{".hidden", 1, good, codeBadName},
-		{"", 1, good, codeBadName},
-		{"big.bin", testMax + 1, good, codeTooLarge},
-		{"neg.bin", -1, good, codeBadSize},
-		{"hash.bin", 1, "abc", codeBadHash},
-		{"hash.bin", 1, strings.Repeat("zz", 32), codeBadHash},
+		{"../escape.txt", 1, codeBadName},
+		{"/etc/passwd", 1, codeBadName},
+		{"..", 1, codeBadName},
+		{".hidden", 1, codeBadName},
+		{"", 1, codeBadName},
+		{"big.bin", testMax + 1, codeTooLarge},
+		{"neg.bin", -1, codeBadSize},
 	} {
-		c.start(tc.name, tc.size, tc.sum)
+		c.start(tc.name, tc.size)
 		if r := c.expect(typeError); r.Code != tc.code || r.Error == "" {
-			t.Errorf("start(%q, %d, %.8q): got %+v, want code %q", tc.name, tc.size, tc.sum, r, tc.code)
+			t.Errorf("start(%q, %d): got %+v, want code %q", tc.name, tc.size, r, tc.code)
 		}
 	}
 	c.c.WriteText(`{"type":"upload"}`)
@@ -269,7 +276,32 @@ func TestUploadFailuresLeaveNothing(t *testing.T) {
 			damaged := slices.Clone(data)
 			damaged[len(damaged)-1] ^= 1
 			c.sendAll(damaged, testChunk)
+			c.end(hashOf(data))
 			if r := c.expect(typeError); r.Code != codeMismatch {
+				c.t.Fatalf("got %+v", r)
+			}
+			return int(websocket.StatusPolicyViolation)
+		}},
+		{"hash not hex", 0, func(c *client) int {
+			c.sendAll(data, testChunk)
+			c.end(strings.Repeat("zz", 32))
+			if r := c.expect(typeError); r.Code != codeBadHash {
+				c.t.Fatalf("got %+v", r)
+			}
+			return int(websocket.StatusPolicyViolation)
+		}},
+		{"hash too short", 0, func(c *client) int {
+			c.sendAll(data, testChunk)
+			c.end(hashOf(data)[:62])
+			if r := c.expect(typeError); r.Code != codeBadHash {
+				c.t.Fatalf("got %+v", r)
+			}
+			return int(websocket.StatusPolicyViolation)
+		}},
+		{"bytes instead of the end", 0, func(c *client) int {
+			c.sendAll(data, testChunk)
+			c.c.WriteBinary([]byte{0})
+			if r := c.expect(typeError); r.Code != codeBadRequest {
 				c.t.Fatalf("got %+v", r)
 			}
 			return int(websocket.StatusPolicyViolation)
@@ -309,7 +341,7 @@ func TestUploadFailuresLeaveNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			url, dir, ws := testServer(t)
 			c := dial(t, url)
-			c.start("file.bin", int64(len(data))-tc.short, hashOf(data))
+			c.start("file.bin", int64(len(data))-tc.short)
 			c.expect(typeReady)
 			if want := tc.run(c); want != 0 {
 				if _, _, err := c.c.ReadMessage(nil); wstest.CloseCode(err) != want {
@@ -326,7 +358,7 @@ func TestUploadStalledClientTimesOut(t *testing.T) {
 	url, dir, ws := testServerIdle(t, 200*time.Millisecond)
 	c := dial(t, url)
 	data := randomBytes(t, 2*testChunk)
-	c.start("slow.bin", int64(len(data)), hashOf(data))
+	c.start("slow.bin", int64(len(data)))
 	c.expect(typeReady)
 	c.sendAll(data[:testChunk], testChunk)
 	// Send nothing more: the server gives up, and cleans up.
@@ -340,7 +372,7 @@ func TestUploadShutdownMidUpload(t *testing.T) {
 	url, dir, ws := testServer(t)
 	c := dial(t, url)
 	data := randomBytes(t, 2*testChunk)
-	c.start("file.bin", int64(len(data)), hashOf(data))
+	c.start("file.bin", int64(len(data)))
 	c.expect(typeReady)
 	c.sendAll(data[:testChunk], testChunk)
 
@@ -416,7 +448,7 @@ func TestUploadLogsOnlyUnexpectedEnds(t *testing.T) {
 	}
 	gone := dial(t, url)
 	data := randomBytes(t, 2*testChunk)
-	gone.start("gone.bin", int64(len(data)), hashOf(data))
+	gone.start("gone.bin", int64(len(data)))
 	gone.expect(typeReady)
 	gone.sendAll(data[:testChunk], testChunk)
 	addr := gone.c.NetConn().LocalAddr().String()

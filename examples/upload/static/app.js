@@ -1,7 +1,7 @@
-// The upload page: hashes the chosen file, declares it to the server, then
-// sends it in binary chunks, a few at a time, moving the progress bar as
-// the server confirms what it has written.
-"use strict";
+// The upload page: it sends the chosen file in binary chunks, a few at a
+// time, hashing each chunk as it goes, moves the progress bar as the server
+// confirms what it has written, and lists the files the server holds.
+import { SHA256 } from "./sha256.js";
 
 // WINDOW is how many chunks may be on their way unconfirmed. One would
 // leave the connection idle for a round trip per chunk; a few keep it busy
@@ -17,7 +17,7 @@ const ui = {
   progress: $("progress"),
   percent: $("percent"),
   status: $("status"),
-  done: $("done"),
+  files: $("files"),
   empty: $("empty"),
 };
 
@@ -47,24 +47,25 @@ function setProgress(done, total) {
   return pct;
 }
 
-function toHex(buffer) {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 function socketURL() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}/ws`;
 }
 
 // transfer runs the protocol of protocol.go for one file and resolves with
-// the server's "done" message.
-function transfer(name, data, sha256) {
+// the server's "done" message. It reads the file a chunk at a time, when
+// the window has room for it, and hashes each chunk before sending it; the
+// SHA-256 goes last, in "end".
+function transfer(file) {
   return new Promise((resolve, reject) => {
-    const size = data.byteLength;
+    const size = file.size;
+    const hash = new SHA256();
     const ws = new WebSocket(socketURL());
     let chunkSize = 0;
     let sent = 0;
     let confirmed = 0;
+    let pumping = false; // a pump is reading the file: one at a time
+    let ended = false; // the hash has gone
     let settled = false;
 
     const finish = (err, result) => {
@@ -74,29 +75,48 @@ function transfer(name, data, sha256) {
       if (err) reject(err);
       else resolve(result);
     };
-    const pump = () => {
-      while (sent < size && sent - confirmed < WINDOW * chunkSize) {
-        const n = Math.min(chunkSize, size - sent);
-        ws.send(new Uint8Array(data, sent, n)); // a view: no copy
-        sent += n;
+    // pump sends chunks while the window has room, then the hash once the
+    // last chunk is sent. A progress message calls it again as the server
+    // catches up.
+    const pump = async () => {
+      if (pumping) return;
+      pumping = true;
+      try {
+        while (!settled && sent < size && sent - confirmed < WINDOW * chunkSize) {
+          const n = Math.min(chunkSize, size - sent);
+          const chunk = new Uint8Array(await file.slice(sent, sent + n).arrayBuffer());
+          if (settled) return;
+          hash.update(chunk);
+          ws.send(chunk);
+          sent += n;
+        }
+        if (!settled && sent === size && !ended) {
+          ended = true;
+          ws.send(JSON.stringify({ type: "end", sha256: hash.hex() }));
+        }
+      } catch (err) {
+        // Reading fails if the file changed on disk since it was chosen.
+        finish(new Error(`Could not read ${file.name}: ${err.message}`));
+      } finally {
+        pumping = false;
       }
     };
 
     ws.onopen = () => {
-      ws.send(JSON.stringify({ type: "start", name, size, sha256 }));
+      ws.send(JSON.stringify({ type: "start", name: file.name, size }));
     };
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
       switch (msg.type) {
         case "ready":
           chunkSize = msg.chunkSize;
-          setStatus(`Uploading ${name}…`);
+          setStatus(`Uploading ${file.name}…`);
           pump();
           break;
         case "progress": {
           confirmed = msg.received;
           const pct = setProgress(confirmed, size);
-          setStatus(`Uploading ${name}: ${formatBytes(confirmed)} of ${formatBytes(size)} (${pct}%)`);
+          setStatus(`Uploading ${file.name}: ${formatBytes(confirmed)} of ${formatBytes(size)} (${pct}%)`);
           pump();
           break;
         }
@@ -115,37 +135,57 @@ function transfer(name, data, sha256) {
   });
 }
 
-function addDone(msg) {
+// showFile adds a stored file to the list, newest first, with a link that
+// downloads it. sha256 is known for the files uploaded from this page.
+function showFile({ name, size, modified, sha256 }, where = "prepend") {
   const li = document.createElement("li");
-  li.dataset.sha256 = msg.sha256;
-  const file = document.createElement("div");
-  file.className = "file";
-  file.textContent = msg.name;
+  li.dataset.name = name;
+  const link = document.createElement("a");
+  link.className = "file";
+  link.href = `files/${encodeURIComponent(name)}`;
+  link.download = name;
+  link.textContent = name; // text, never markup: the name is the uploader's
   const meta = document.createElement("div");
   meta.className = "meta";
-  meta.textContent = `${formatBytes(msg.size)} · SHA-256 ${msg.sha256}`;
-  li.append(file, meta);
-  ui.done.prepend(li);
+  const when = new Date(modified).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  meta.textContent = `${formatBytes(size)} · ${when}`;
+  li.append(link, meta);
+  if (sha256) {
+    li.dataset.sha256 = sha256;
+    const sum = document.createElement("div");
+    sum.className = "meta sum";
+    sum.textContent = `SHA-256 ${sha256}`;
+    li.append(sum);
+  }
+  ui.files[where](li);
   ui.empty.hidden = true;
+}
+
+async function listFiles() {
+  const r = await fetch("files", { cache: "no-store" });
+  if (!r.ok) throw new Error(`the server answered ${r.status}`);
+  const files = await r.json();
+  // An upload may have finished while the list was on its way.
+  const shown = new Set(Array.from(ui.files.children, (li) => li.dataset.name));
+  for (const f of files) {
+    if (!shown.has(f.name)) showFile(f, "append");
+  }
 }
 
 async function upload(file) {
   if (maxSize !== null && file.size > maxSize) {
     throw new Error(`${file.name} is ${formatBytes(file.size)}; the server takes at most ${formatBytes(maxSize)}.`);
   }
-  if (!crypto.subtle) {
-    throw new Error("This page needs a secure context (https, or localhost) to compute SHA-256.");
-  }
   setProgress(0, 1);
-  setStatus(`Computing the SHA-256 of ${file.name}…`);
-  const data = await file.arrayBuffer();
-  const sha256 = toHex(await crypto.subtle.digest("SHA-256", data));
   setStatus("Connecting…");
-  const done = await transfer(file.name, data, sha256);
+  const done = await transfer(file);
   setProgress(1, 1);
   const renamed = done.name !== file.name ? ` (saved as ${done.name}, as that name was taken)` : "";
   setStatus(`Uploaded ${file.name}${renamed}.`, "ok");
-  addDone(done);
+  // The file is stored: clear the choice, so that pressing Upload again
+  // does not store a copy.
+  ui.form.reset();
+  showFile({ ...done, modified: new Date().toISOString() });
 }
 
 ui.form.addEventListener("submit", async (e) => {
@@ -174,3 +214,7 @@ fetch("config.json")
   .catch(() => {
     // The server checks the size anyway.
   });
+
+listFiles().catch((err) => {
+  ui.empty.textContent = `The list of files could not be loaded: ${err.message}.`;
+});
