@@ -7,8 +7,8 @@ package interop_test
 // websockets (peer_server.py), each started on free loopback ports. Each
 // server prints what it saw (the client's pongs, the close code the
 // client sent, the extensions it agreed to) as JSON lines, so that a
-// subtest checks both ends. The same file has the client over TLS, against
-// the library's own server, and through a real HTTP CONNECT proxy
+// subtest checks both ends. client_proxy_test.go has the client over TLS,
+// against the library's own server, and through a real HTTP CONNECT proxy
 // (tinyproxy, from Debian).
 
 import (
