@@ -172,7 +172,11 @@ func (a *app) notify(w http.ResponseWriter, r *http.Request) {
 	}
 	n := a.poll.notify(text)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, "notice sent to %d clients\n", n)
+	clients := "clients"
+	if n == 1 {
+		clients = "client"
+	}
+	fmt.Fprintf(w, "notice sent to %d %s\n", n, clients)
 }
 
 // authorized reports whether r may post a notice, and answers it if not.

@@ -15,10 +15,14 @@ const BACKOFF_CAP_MS = 30000;
 // The notices list keeps the newest ones only: a page left open all day
 // should not grow without bound.
 const MAX_NOTICES = 50;
-// Bar colours for options whose names are not colours, in order.
-const PALETTE = ["#2456c7", "#1a7f37", "#b42318", "#9a6700", "#8250df", "#0e7490", "#bf3989", "#57606a"];
-// Words CSS takes as a colour that are not one, or that would not show.
-const NOT_COLOURS = new Set(["transparent", "currentcolor", "inherit", "initial", "unset", "revert", "white"]);
+// Bar colours: an option named after a common colour gets a softened
+// shade of it (CSS's pure "red" and "green" glare); any other option one
+// of the palette, in order.
+const COLOURS = new Map(Object.entries({
+  red: "#d1242f", green: "#1a7f37", blue: "#2456c7", yellow: "#d4a72c", orange: "#e16f24",
+  purple: "#8250df", pink: "#d6409f", brown: "#8a5a2b", grey: "#6e7781", gray: "#6e7781", black: "#24292f",
+}));
+const PALETTE = ["#2456c7", "#1a7f37", "#d1242f", "#d4a72c", "#8250df", "#0e7490", "#d6409f", "#6e7781"];
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -52,6 +56,8 @@ function socketURL() {
 
 function setStatus(kind, text) {
   ui.status.dataset.state = kind;
+  // The tally on screen is stale while offline: the stylesheet dims it.
+  document.body.dataset.connection = kind;
   ui.statusText.textContent = text;
   ui.retry.hidden = kind !== "offline";
   // A vote can only be sent while connected: say so before a click, not
@@ -135,7 +141,7 @@ function showTally(msg) {
     row.li.dataset.count = String(n);
     row.li.dataset.percent = String(Math.round(share));
     row.count.textContent = n.toLocaleString();
-    row.percent.textContent = `${Math.round(share)}%`;
+    row.percent.textContent = `(${Math.round(share)}%)`;
     row.fill.style.width = `${share}%`;
   }
 }
@@ -169,7 +175,7 @@ function buildRows(options) {
     n.className = "n";
     const percent = document.createElement("span");
     percent.className = "pct";
-    count.append(n, percent);
+    count.append(n, " ", percent);
 
     const track = document.createElement("div");
     track.className = "track";
@@ -186,12 +192,10 @@ function buildRows(options) {
   ui.loading.hidden = true;
 }
 
-// colour gives an option named after a colour ("red") a bar of that
-// colour, and any other option one from the palette.
+// colour returns the bar colour of the option name at index i. (A Map, not
+// an object: an option named "constructor" must not find a method.)
 function colour(name, i) {
-  const word = name.toLowerCase();
-  if (/^[a-z]+$/.test(word) && !NOT_COLOURS.has(word) && CSS.supports("color", word)) return word;
-  return PALETTE[i % PALETTE.length];
+  return COLOURS.get(name.toLowerCase()) || PALETTE[i % PALETTE.length];
 }
 
 function vote(name, button) {
