@@ -53,7 +53,6 @@ func TestThousandPagesTenVoters(t *testing.T) {
 
 	a := newApp(config{options: testOptions, log: log.New(io.Discard, "", 0)})
 	base := wstest.Serve(t, a.handler, a.ws)
-	conns := dialAll(t, wsURL(base), loadPages)
 
 	// What the voters will send, and so the tally every page must end on.
 	want := make(map[string]int64)
@@ -67,10 +66,13 @@ func TestThousandPagesTenVoters(t *testing.T) {
 	}
 	const notice = "Thank you for voting!"
 
+	// Each page is read from the moment it connects: one left unread
+	// while the others dial would, on a slow enough machine, miss the
+	// server's keepalive pings and be dropped.
 	reports := make(chan report, 3*loadPages)
-	for i, c := range conns {
+	conns := dialAll(t, wsURL(base), loadPages, func(i int, c *wstest.Conn) {
 		go follow(c, i, voters*votesEach, want, notice, reports)
-	}
+	})
 	await(t, reports, stageJoined)
 
 	// The voters are pages too, spread among the others. Each sends all
@@ -131,7 +133,10 @@ func TestThousandPagesTenVoters(t *testing.T) {
 // its first tally; the tally of total votes, which must count want; then
 // the notice, which must be the next message other than a tally. Every
 // tally must count at least as many votes as the one before. It stops
-// after the notice or at the first failure.
+// reporting after the notice or at the first failure; after the notice
+// it goes on reading, answering pings, until the connection is dropped
+// at the end of the test, so that no page misses keepalive while others
+// are still waiting.
 func follow(c *wstest.Conn, i int, total int64, want map[string]int64, notice string, reports chan<- report) {
 	stage := stageJoined
 	fail := func(format string, args ...any) {
@@ -176,7 +181,11 @@ func follow(c *wstest.Conn, i int, total int64, want map[string]int64, notice st
 				return
 			}
 			reports <- report{page: i, stage: stage}
-			return
+			for {
+				if _, buf, err = c.ReadMessage(buf[:0]); err != nil {
+					return
+				}
+			}
 		default:
 			fail("unexpected message %s", msg)
 			return
@@ -206,8 +215,9 @@ func await(t *testing.T, reports <-chan report, stage int) {
 }
 
 // dialAll opens n connections to url, a few dozen handshakes at a time,
-// and drops them when the test ends.
-func dialAll(t *testing.T, url string, n int) []*wstest.Conn {
+// passes each to dialed as soon as it is open, and drops them when the
+// test ends.
+func dialAll(t *testing.T, url string, n int, dialed func(i int, c *wstest.Conn)) []*wstest.Conn {
 	t.Helper()
 	conns := make([]*wstest.Conn, n)
 	errs := make(chan error, n)
@@ -228,6 +238,7 @@ func dialAll(t *testing.T, url string, n int) []*wstest.Conn {
 			}
 			c.Timeout = patience // every read waits for the whole test, if it must
 			conns[i] = c
+			dialed(i, c)
 		}()
 	}
 	wg.Wait()
