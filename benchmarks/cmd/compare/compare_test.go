@@ -69,7 +69,9 @@ func TestScenariosAgainstMinimalAndPeer(t *testing.T) {
 				sc.conns = o.idleConns
 			}
 			t.Run(name+"/"+sc.key, func(t *testing.T) {
-				rec := measureUndisturbed(context.Background(), o, &budget, loadgenBin, cpus, c, sc, 0)
+				rec := measureUndisturbed(context.Background(), o, &budget, sc.label(), c.Name, func() record {
+					return measureOne(context.Background(), o, loadgenBin, cpus, c, sc, 0)
+				})
 				if rec.Error != "" {
 					t.Fatal(rec.Error)
 				}
