@@ -78,7 +78,7 @@ func TestFanoutCountsEveryDelivery(t *testing.T) {
 func TestFanoutCountsWrongDeliveries(t *testing.T) {
 	for name, c := range map[string]struct {
 		missing, outOfOrder, extra int64 // extra: deliveries beyond Published × subscribers
-		dropped                        int
+		dropped                    int
 	}{
 		"skipped":  {missing: 1, extra: -1},
 		"swapped":  {missing: 1, outOfOrder: 1}, // a gap when the later one arrives, then the late one
