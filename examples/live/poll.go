@@ -28,12 +28,6 @@ type poll struct {
 	votes      int64   // the sum of counts
 	dirty      bool    // the counts changed since the last snapshot
 	publishing bool    // a publisher is running
-
-	// pubMu orders the publisher's tallies with the tally a newcomer is
-	// sent (see join). It is held only to queue messages, which never
-	// waits for a connection.
-	pubMu   sync.Mutex
-	current *websocket.PreparedMessage // the newest tally published
 }
 
 // newPoll returns a poll of options, with no votes, that sends to its
@@ -48,23 +42,18 @@ func newPoll(options []string, bc *websocket.Broadcaster) *poll {
 	for i, o := range options {
 		p.index[o] = i
 	}
-	p.current = websocket.NewPreparedMessage(websocket.MessageText, encode(p.takeLocked()))
+	// The empty tally, so that the first pages get one: the Broadcaster
+	// remembers the newest value of each key and sends it to every member
+	// that joins, before anything else.
+	p.bc.Publish(tallyKey, websocket.MessageText, encode(p.takeLocked()))
 	return p
 }
 
-// join makes c a member and sends it the current tally, at once: a page
-// should not stay blank until the next vote.
-//
-// Without pubMu, a newer tally could be published to c between Add and
-// Send, and the older one queued by Send would then arrive after it,
-// leaving the page on a stale tally until the next vote. Send queues a
-// message under no key (nothing would replace it), so the order must be
-// right from the start.
+// join makes c a member. The Broadcaster sends it the newest tally at
+// once (see newPoll), under the tally's key, so a newer one published
+// before it goes out replaces it: a page never ends on a stale tally.
 func (p *poll) join(c *websocket.Conn) {
-	p.pubMu.Lock()
-	defer p.pubMu.Unlock()
 	p.bc.Add(c)
-	p.bc.Send(c, p.current)
 }
 
 // vote counts a vote for the option at index i and makes sure a publisher
@@ -96,11 +85,8 @@ func (p *poll) publish() {
 		msg := p.takeLocked()
 		p.mu.Unlock()
 		// Encoded and framed once, outside the lock, for every page.
-		pm := websocket.NewPreparedMessage(websocket.MessageText, encode(msg))
-		p.pubMu.Lock()
-		p.current = pm
-		p.bc.PublishPrepared(tallyKey, pm)
-		p.pubMu.Unlock()
+		// Only this goroutine publishes, so tallies go out in order.
+		p.bc.PublishPrepared(tallyKey, websocket.NewPreparedMessage(websocket.MessageText, encode(msg)))
 	}
 }
 
@@ -129,8 +115,7 @@ func (p *poll) tally() (map[string]int64, int64) {
 // notify sends text as a notice to every member and returns how many
 // there are. Notices are broadcast, not published: each one must arrive.
 func (p *poll) notify(text string) int {
-	p.bc.Broadcast(websocket.MessageText, encode(noticeMsg{Notice: text}))
-	return p.bc.Len()
+	return p.bc.Broadcast(websocket.MessageText, encode(noticeMsg{Notice: text}))
 }
 
 // refuse sends a refusal to c alone. It goes through the Broadcaster, in
