@@ -102,35 +102,52 @@ type FanoutResult struct {
 	Notes       []string       `json:"notes,omitempty"`
 }
 
-// FanoutStep is one rate's measurements. Counts and CPU cover the step's
-// window, while the publisher kept to the rate; latencies cover the
-// messages published in the window, whenever they arrived.
+// FanoutStep is one rate's measurements. Rates cover the step's window,
+// while the publisher kept to the rate; costs per delivery cover the
+// window and the catch-up after it; latencies cover the messages published
+// in the window, whenever they arrived.
 type FanoutStep struct {
 	Rate        float64 `json:"rate"` // target, messages per second
 	Seconds     float64 `json:"seconds"`
 	Published   int64   `json:"published"`
 	PublishRate float64 `json:"publish_rate"`
-	// Throttled is set when the publisher fell short of the rate by more
-	// than 5 %: its writes were held up because the server read its
-	// messages more slowly than that.
+	// Skipped counts the messages due in the window that were not
+	// published because the publisher had publisherQueue messages waiting
+	// to be written already: the server read its messages more slowly.
+	Skipped int64 `json:"skipped"`
+	// Unwritten is how many messages were waiting for the publisher's
+	// writer at the end of the window (the server had not read them), and
+	// UnwrittenAge how long the oldest had waited, in seconds.
+	Unwritten    int64   `json:"unwritten"`
+	UnwrittenAge float64 `json:"unwritten_age_seconds"`
+	// Throttled is set when the server did not take the publisher's
+	// messages at the rate: some were skipped, or one had waited to be
+	// written for more than Lag at the end of the window.
 	Throttled bool `json:"throttled"`
 
 	Subscribers      int     `json:"subscribers"` // live at the start
 	Offered          float64 `json:"offered_per_sec"`
 	Deliveries       int64   `json:"deliveries"` // received in the window, from any step
 	DeliveriesPerSec float64 `json:"deliveries_per_sec"`
+	ServerBusy       float64 `json:"server_busy"` // CPUs the server used in the window, on average
+	ClientBusy       float64 `json:"client_busy"`
 
-	ServerTicks int64   `json:"server_ticks"`
-	ClientTicks int64   `json:"client_ticks"`
-	OtherTicks  int64   `json:"other_ticks"`
-	OtherLoad   float64 `json:"other_load_cpus"`
-	ServerBusy  float64 `json:"server_busy"` // CPUs the server used, on average
-	ClientBusy  float64 `json:"client_busy"`
+	// The costs cover the window and the catch-up after it: CostSeconds,
+	// in which CostDeliveries arrived. When every subscriber caught up,
+	// those are exactly the step's messages times the subscribers.
+	CostSeconds    float64 `json:"cost_seconds"`
+	CostDeliveries int64   `json:"cost_deliveries"`
+	ServerTicks    int64   `json:"server_ticks"`
+	ClientTicks    int64   `json:"client_ticks"`
+	OtherTicks     int64   `json:"other_ticks"`
+	OtherLoad      float64 `json:"other_load_cpus"`
 
 	ServerCPUPerDelivery float64 `json:"server_cpu_us_per_delivery"`
 	ServerWrites         int64   `json:"server_write_syscalls"`
 	WritesPerDelivery    float64 `json:"server_writes_per_delivery"`
-	// Allocation figures are -1 when the server has no stats endpoint.
+	// Allocations are read from the server's stats endpoint just before
+	// the window and just after the catch-up, per delivery received in
+	// between; -1 when the server has no stats endpoint.
 	ServerAllocs          int64   `json:"server_allocs"`
 	AllocsPerDelivery     float64 `json:"server_allocs_per_delivery"`
 	AllocBytesPerDelivery float64 `json:"server_alloc_bytes_per_delivery"`
@@ -185,15 +202,30 @@ type subscriber struct {
 	pong    []byte
 }
 
-// publisher is the publishing connection; its writes (messages, and pongs
-// from its reader) are serialised by mu.
+// publisher is the publishing connection. The pacing loop hands it
+// messages through queue, never waiting, and its writer goroutine writes
+// them as fast as the server reads them; so a server that falls behind
+// delays messages (their latency counts from when they were due) but not
+// the steps. Its writes (messages, and pongs from its reader) are
+// serialised by mu.
 type publisher struct {
-	mu   sync.Mutex
-	nc   net.Conn
-	rd   *wsclient.Reader
-	out  []byte
-	body []byte
+	mu      sync.Mutex
+	nc      net.Conn
+	rd      *wsclient.Reader
+	queue   chan pubMsg
+	written atomic.Uint64 // messages written
 }
+
+// pubMsg is a message due to be published.
+type pubMsg struct {
+	seq  uint64
+	due  time.Duration // since the epoch
+	step int
+}
+
+// publisherQueue is how many messages may wait for the publisher's
+// writer; more are skipped, and the step counts as throttled.
+const publisherQueue = 4096
 
 type fanoutRun struct {
 	cfg   Config
@@ -250,6 +282,7 @@ func runFanout(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res.SetupSeconds = time.Since(start).Seconds()
+	r.cfg.logf("%d subscribers open in %.1f s", len(r.subs), res.SetupSeconds)
 	if err := r.awaitMembers(ctx); err != nil {
 		return nil, err
 	}
@@ -270,8 +303,8 @@ func runFanout(ctx context.Context, cfg Config) (*Result, error) {
 		if st.profileErr != nil {
 			res.Notes = append(res.Notes, fmt.Sprintf("profile at %v/s: %v", rate, st.profileErr))
 		}
-		total.Ops += st.Deliveries
-		total.Seconds += st.Seconds
+		total.Ops += st.CostDeliveries
+		total.Seconds += st.CostSeconds
 		total.ServerTicks += st.ServerTicks
 		total.ClientTicks += st.ClientTicks
 		total.OtherTicks += st.OtherTicks
@@ -461,7 +494,7 @@ func (r *fanoutRun) openPublisher(d *dialer) error {
 	if err != nil {
 		return fmt.Errorf("opening the publisher: %w", err)
 	}
-	p := &publisher{nc: nc, rd: wsclient.NewReader(br), body: append([]byte(nil), r.msgs.pattern...)}
+	p := &publisher{nc: nc, rd: wsclient.NewReader(br), queue: make(chan pubMsg, publisherQueue)}
 	var pong []byte
 	p.rd.OnPing = func(b []byte) error {
 		pong = wsclient.AppendFrame(pong[:0], wsclient.OpPong, b, rand.Uint32())
@@ -488,52 +521,82 @@ func (r *fanoutRun) openPublisher(d *dialer) error {
 		}
 		r.fail(fmt.Errorf("publisher: %w", err))
 	})
+	r.readers.Go(func() { r.write(p) })
 	return nil
 }
 
-// publish sends the next message, stamped with the time it is sent.
-func (r *fanoutRun) publish(step int) error {
-	p := r.pub
-	seq := uint64(len(r.pubTimes))
-	sent := time.Since(r.epoch)
-	r.msgs.fill(p.body, seq, sent, step)
-	p.mu.Lock()
-	p.out = wsclient.AppendFrame(p.out[:0], wsclient.OpBinary, p.body, rand.Uint32())
-	p.nc.SetWriteDeadline(time.Now().Add(r.cfg.Timeout))
-	_, err := p.nc.Write(p.out)
-	p.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("publisher: write: %w", err)
+// write is the publisher's writer: it sends what the pacing loop queues
+// until the queue is closed.
+func (r *fanoutRun) write(p *publisher) {
+	body := append([]byte(nil), r.msgs.pattern...)
+	var out []byte
+	for m := range p.queue {
+		r.msgs.fill(body, m.seq, m.due, m.step)
+		out = wsclient.AppendFrame(out[:0], wsclient.OpBinary, body, rand.Uint32())
+		p.mu.Lock()
+		_, err := p.nc.Write(out)
+		p.mu.Unlock()
+		if err != nil {
+			if !r.stopping.Load() {
+				r.fail(fmt.Errorf("publisher: write: %w", err))
+			}
+			return
+		}
+		p.written.Add(1)
 	}
-	r.pubTimes = append(r.pubTimes, sent)
-	return nil
+}
+
+// publish queues the next message, due now, for the publisher's writer.
+// It reports false, and skips the message, if the queue is full.
+func (r *fanoutRun) publish(step int) bool {
+	m := pubMsg{seq: uint64(len(r.pubTimes)), due: time.Since(r.epoch), step: step}
+	select {
+	case r.pub.queue <- m:
+		r.pubTimes = append(r.pubTimes, m.due)
+		return true
+	default:
+		return false
+	}
 }
 
 // pace publishes at rate for d, or, if d is zero, until done reports true.
-// Messages are due at start + k/rate; a publisher held up by a slow write
-// sends what has fallen due at once, so the rate is kept on average for as
-// long as the server takes the messages. It returns how many it sent.
-func (r *fanoutRun) pace(ctx context.Context, rate float64, d time.Duration, step int, done func() bool) (int64, error) {
+// Message k is due at start + k/rate; the pacing loop catches up on
+// messages that fell due while it was not scheduled. It returns how many
+// it queued and how many it skipped because the publisher's queue was full.
+func (r *fanoutRun) pace(ctx context.Context, rate float64, d time.Duration, step int, done func() bool) (sent, skipped int64, err error) {
 	start := time.Now()
-	var sent int64
+	var next int64
 	for {
 		elapsed := time.Since(start)
 		if d > 0 && elapsed >= d || d == 0 && done() {
-			return sent, nil
+			return sent, skipped, nil
 		}
-		for due := int64(rate*elapsed.Seconds()) + 1; sent < due; sent++ {
-			if err := r.publish(step); err != nil {
-				return sent, err
+		for due := int64(rate*elapsed.Seconds()) + 1; next < due; next++ {
+			if r.publish(step) {
+				sent++
+			} else {
+				skipped++
 			}
 		}
-		wait := time.Duration(float64(sent)/rate*float64(time.Second)) - time.Since(start)
+		wait := time.Duration(float64(next)/rate*float64(time.Second)) - time.Since(start)
 		if d > 0 {
 			wait = min(wait, d-time.Since(start))
 		}
 		if err := sleep(ctx, max(wait, 0)); err != nil {
-			return sent, err
+			return sent, skipped, err
 		}
 	}
+}
+
+// unwritten returns how many queued messages the publisher has not yet
+// written, and how long the oldest of them has waited.
+func (r *fanoutRun) unwritten(now time.Time) (int64, time.Duration) {
+	written := r.pub.written.Load()
+	queued := uint64(len(r.pubTimes))
+	if written >= queued {
+		return 0, 0
+	}
+	return int64(queued - written), now.Sub(r.epoch) - r.pubTimes[written]
 }
 
 // warmUp publishes at the first rate for at least cfg.Warmup and until
@@ -544,7 +607,7 @@ func (r *fanoutRun) warmUp(ctx context.Context) error {
 	deadline := time.Now().Add(r.cfg.Warmup + r.cfg.Timeout)
 	minEnd := time.Now().Add(r.cfg.Warmup)
 	var waiting int
-	_, err := r.pace(ctx, r.fc.Rates[0], 0, warmupStep, func() bool {
+	_, _, err := r.pace(ctx, r.fc.Rates[0], 0, warmupStep, func() bool {
 		now := time.Now()
 		if now.Before(minEnd) {
 			return false
@@ -567,27 +630,18 @@ func (r *fanoutRun) warmUp(ctx context.Context) error {
 	return context.Cause(ctx)
 }
 
-// fanoutSample is a reading of every counter a step is measured by.
+// fanoutSample is a reading of the counters a step is measured by.
 type fanoutSample struct {
 	at                      time.Time
 	delivered               int64
 	server, client, machine int64 // CPU ticks
 	io                      procfs.IO
-	stats                   *fanout.Stats
 	rss                     int64
 }
 
 func (r *fanoutRun) sample() (fanoutSample, error) {
-	var s fanoutSample
+	s := fanoutSample{at: time.Now(), delivered: r.delivered.Load()}
 	var err error
-	if r.fc.StatsPath != "" {
-		// First: the request costs the server a little CPU and a write.
-		if s.stats, err = r.stats(); err != nil {
-			return s, err
-		}
-	}
-	s.at = time.Now()
-	s.delivered = r.delivered.Load()
 	if pid := r.cfg.ServerPID; pid != 0 {
 		if s.server, err = procfs.CPUTicks(pid); err != nil {
 			return s, fmt.Errorf("server CPU: %w", err)
@@ -606,16 +660,40 @@ func (r *fanoutRun) sample() (fanoutSample, error) {
 	return s, err
 }
 
+// statsSample is the server's own counters, with the deliveries counted
+// here when its answer arrived. A busy server may take a while to
+// answer, so these are read outside the windows timed by sample.
+type statsSample struct {
+	stats     *fanout.Stats
+	delivered int64
+}
+
+func (r *fanoutRun) statsSample() (statsSample, error) {
+	if r.fc.StatsPath == "" {
+		return statsSample{}, nil
+	}
+	st, err := r.stats()
+	return statsSample{stats: st, delivered: r.delivered.Load()}, err
+}
+
 // stepRun is a step's measurements and what went wrong on the side.
 type stepRun struct {
 	FanoutStep
 	profileErr error
 }
 
-// step publishes at rate for the step's duration and measures it.
+// step publishes at rate for the step's duration and measures it. Rates
+// cover the publishing window; costs per delivery cover that window and
+// the catch-up after it, so that the work of delivering what was
+// published in the step is counted with it even when the deliveries
+// trail the publishing.
 func (r *fanoutRun) step(ctx context.Context, i int, rate float64) (*stepRun, error) {
 	live := r.live()
 	r.phase.Store(int32(i))
+	stats0, err := r.statsSample()
+	if err != nil {
+		return nil, err
+	}
 	start, err := r.sample()
 	if err != nil {
 		return nil, err
@@ -625,7 +703,7 @@ func (r *fanoutRun) step(ctx context.Context, i int, rate float64) (*stepRun, er
 		profile = make(chan error, 1)
 		go func() { profile <- r.profile(max(1, int(r.fc.Step/time.Second))) }()
 	}
-	sent, err := r.pace(ctx, rate, r.fc.Step, i, nil)
+	sent, skipped, err := r.pace(ctx, rate, r.fc.Step, i, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -634,8 +712,17 @@ func (r *fanoutRun) step(ctx context.Context, i int, rate float64) (*stepRun, er
 		return nil, err
 	}
 	lagging, maxLag := r.lag(end.at)
+	unwritten, waited := r.unwritten(end.at)
 	caughtUp, took := r.catchUp(ctx, r.fc.CatchUp)
 	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	after, err := r.sample()
+	if err != nil {
+		return nil, err
+	}
+	stats1, err := r.statsSample()
+	if err != nil {
 		return nil, err
 	}
 
@@ -645,33 +732,38 @@ func (r *fanoutRun) step(ctx context.Context, i int, rate float64) (*stepRun, er
 	f.Seconds = end.at.Sub(start.at).Seconds()
 	f.Published = sent
 	f.PublishRate = float64(sent) / f.Seconds
-	f.Throttled = float64(sent) < 0.95*rate*f.Seconds-1
+	f.Skipped = skipped
+	f.Unwritten, f.UnwrittenAge = unwritten, waited.Seconds()
+	f.Throttled = skipped > 0 || waited > r.fc.Lag
 	f.Subscribers = live
 	f.Offered = f.PublishRate * float64(live)
 	f.Deliveries = end.delivered - start.delivered
 	f.DeliveriesPerSec = float64(f.Deliveries) / f.Seconds
-	f.ServerTicks = end.server - start.server
-	f.ClientTicks = end.client - start.client
-	f.OtherTicks = max(0, (end.machine-start.machine)-f.ServerTicks-f.ClientTicks)
-	f.OtherLoad = float64(f.OtherTicks) / ticksPerSecond / f.Seconds
-	f.ServerBusy = float64(f.ServerTicks) / ticksPerSecond / f.Seconds
-	f.ClientBusy = float64(f.ClientTicks) / ticksPerSecond / f.Seconds
-	f.ServerWrites = end.io.SyscW - start.io.SyscW
-	f.ServerRSS = end.rss
-	f.ServerAllocs, f.AllocsPerDelivery, f.AllocBytesPerDelivery = -1, -1, -1
-	if start.stats != nil && end.stats != nil {
-		f.ServerAllocs = int64(end.stats.Mallocs - start.stats.Mallocs)
-		f.ServerGCs = int64(end.stats.NumGC - start.stats.NumGC)
-		f.ServerHeapInuse = int64(end.stats.HeapInuse)
-		f.ServerGoroutines = end.stats.Goroutines
-		if f.Deliveries > 0 {
-			f.AllocsPerDelivery = float64(f.ServerAllocs) / float64(f.Deliveries)
-			f.AllocBytesPerDelivery = float64(end.stats.AllocBytes-start.stats.AllocBytes) / float64(f.Deliveries)
-		}
+	f.ServerBusy = float64(end.server-start.server) / ticksPerSecond / f.Seconds
+	f.ClientBusy = float64(end.client-start.client) / ticksPerSecond / f.Seconds
+
+	f.CostSeconds = after.at.Sub(start.at).Seconds()
+	f.CostDeliveries = after.delivered - start.delivered
+	f.ServerTicks = after.server - start.server
+	f.ClientTicks = after.client - start.client
+	f.OtherTicks = max(0, (after.machine-start.machine)-f.ServerTicks-f.ClientTicks)
+	f.OtherLoad = float64(f.OtherTicks) / ticksPerSecond / f.CostSeconds
+	f.ServerWrites = after.io.SyscW - start.io.SyscW
+	f.ServerRSS = after.rss
+	if f.CostDeliveries > 0 {
+		f.ServerCPUPerDelivery = float64(f.ServerTicks) * 1e6 / ticksPerSecond / float64(f.CostDeliveries)
+		f.WritesPerDelivery = float64(f.ServerWrites) / float64(f.CostDeliveries)
 	}
-	if f.Deliveries > 0 {
-		f.ServerCPUPerDelivery = float64(f.ServerTicks) * 1e6 / ticksPerSecond / float64(f.Deliveries)
-		f.WritesPerDelivery = float64(f.ServerWrites) / float64(f.Deliveries)
+	f.ServerAllocs, f.AllocsPerDelivery, f.AllocBytesPerDelivery = -1, -1, -1
+	if s0, s1 := stats0.stats, stats1.stats; s0 != nil && s1 != nil {
+		f.ServerAllocs = int64(s1.Mallocs - s0.Mallocs)
+		f.ServerGCs = int64(s1.NumGC - s0.NumGC)
+		f.ServerHeapInuse = int64(s1.HeapInuse)
+		f.ServerGoroutines = s1.Goroutines
+		if n := stats1.delivered - stats0.delivered; n > 0 {
+			f.AllocsPerDelivery = float64(f.ServerAllocs) / float64(n)
+			f.AllocBytesPerDelivery = float64(s1.AllocBytes-s0.AllocBytes) / float64(n)
+		}
 	}
 	f.Lagging, f.MaxLag = lagging, maxLag.Seconds()
 	f.Behind = lagging > 0 || f.Throttled
@@ -679,6 +771,8 @@ func (r *fanoutRun) step(ctx context.Context, i int, rate float64) (*stepRun, er
 	if profile != nil {
 		st.profileErr = <-profile
 	}
+	r.cfg.logf("%g/s: published %d (%d skipped, %d unwritten), %.0f deliveries/s, %.2f µs server CPU and %.3f writes per delivery, %d lagging (oldest %.2f s), %d dropped so far, caught up %v in %.2f s",
+		rate, sent, skipped, unwritten, f.DeliveriesPerSec, f.ServerCPUPerDelivery, f.WritesPerDelivery, lagging, maxLag.Seconds(), r.cfg.Conns-r.live(), caughtUp, took.Seconds())
 	return st, nil
 }
 
@@ -816,6 +910,9 @@ func (r *fanoutRun) closeAll() {
 // returned.
 func (r *fanoutRun) shutdown() {
 	r.stopping.Store(true)
+	if r.pub != nil {
+		close(r.pub.queue) // only the main goroutine sends to it
+	}
 	r.closeAll()
 	r.readers.Wait()
 }

@@ -73,6 +73,11 @@ func TestFanoutCountsEveryDelivery(t *testing.T) {
 	if deliveries > f.Delivered+fanoutSubs*20 || deliveries < f.Delivered/2 {
 		t.Errorf("the windows counted %d deliveries of %d", deliveries, f.Delivered)
 	}
+	// A step's costs cover its window and its catch-up: after a step that
+	// caught up, exactly the step's messages to every subscriber.
+	if s0, s1 := f.Steps[0], f.Steps[1]; s0.CaughtUp && s1.CaughtUp && s1.CostDeliveries != s1.Published*fanoutSubs {
+		t.Errorf("second step: costs counted over %d deliveries, want %d × %d", s1.CostDeliveries, s1.Published, fanoutSubs)
+	}
 }
 
 func TestFanoutCountsWrongDeliveries(t *testing.T) {

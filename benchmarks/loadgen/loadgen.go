@@ -69,6 +69,15 @@ type Config struct {
 	// Fanout mode only (Warmup is the least time spent publishing before
 	// the first step).
 	Fanout FanoutConfig
+
+	// Logf, if set, is told of the run's progress.
+	Logf func(format string, args ...any)
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Logf != nil {
+		c.Logf(format, args...)
+	}
 }
 
 // Result is what a run measured. Rates and per-operation figures cover only

@@ -33,7 +33,7 @@ var fanoutMetrics = []fanoutMetric{
 		unit:  "µs",
 		ratio: true,
 		value: func(s loadgen.FanoutStep) (float64, bool) {
-			return s.ServerCPUPerDelivery, s.Deliveries > 0 && s.ServerTicks > 0
+			return s.ServerCPUPerDelivery, s.CostDeliveries > 0 && s.ServerTicks > 0
 		},
 	},
 	{
@@ -42,7 +42,7 @@ var fanoutMetrics = []fanoutMetric{
 		higher: true,
 		ratio:  true,
 		value: func(s loadgen.FanoutStep) (float64, bool) {
-			if s.Deliveries == 0 || s.ServerTicks == 0 {
+			if s.CostDeliveries == 0 || s.ServerTicks == 0 {
 				return 0, false
 			}
 			return 1e3 / s.ServerCPUPerDelivery, true
@@ -52,7 +52,7 @@ var fanoutMetrics = []fanoutMetric{
 		title: "Server write system calls per delivery",
 		unit:  "syscw from /proc/PID/io",
 		ratio: true,
-		value: func(s loadgen.FanoutStep) (float64, bool) { return s.WritesPerDelivery, s.Deliveries > 0 },
+		value: func(s loadgen.FanoutStep) (float64, bool) { return s.WritesPerDelivery, s.CostDeliveries > 0 },
 	},
 	{
 		title: "Server heap allocations per delivery",

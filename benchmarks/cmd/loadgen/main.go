@@ -54,7 +54,13 @@ func main() {
 	flag.IntVar(&fo.ReadBuf, "read-buf", 16<<10, "fanout: read buffer per subscriber")
 	flag.StringVar(&fo.ProfileOut, "profile-out", "", "fanout: write a CPU profile of the server, taken during the step at -profile-rate, to this file")
 	flag.Float64Var(&fo.ProfileRate, "profile-rate", 0, "fanout: the rate of the step to profile")
+	verbose := flag.Bool("v", false, "report progress on standard error")
 	flag.Parse()
+	if *verbose {
+		cfg.Logf = func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
+		}
+	}
 	cfg.Mode = loadgen.Mode(*mode)
 	if cfg.Mode == loadgen.Fanout {
 		var err error
