@@ -247,6 +247,8 @@ func fanoutSummary(r record) string {
 // stepStatus is a step's outcome in a word.
 func stepStatus(st loadgen.FanoutStep) string {
 	switch {
+	case st.Subscribers == 0:
+		return "no subscriber left"
 	case st.Dropped > 0:
 		return "dropped " + strconv.Itoa(st.Dropped)
 	case st.Lagging > 0 && st.Throttled:

@@ -45,7 +45,7 @@ func main() {
 	flag.DurationVar(&cfg.Settle, "settle", time.Second, "idle mode: wait before reading server memory")
 	flag.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "bound on each dial, handshake, close and final echo")
 	fo := &cfg.Fanout
-	rates := flag.String("rates", "10,30,100,300,1000", "fanout: publish rates in messages/s, one step each")
+	rates := flag.String("rates", "3,10,30,100,300,1000", "fanout: publish rates in messages/s, one step each")
 	flag.DurationVar(&fo.Step, "step", 5*time.Second, "fanout: how long each rate is kept up")
 	flag.StringVar(&fo.PubPath, "pub-path", fanout.PublishPath, "fanout: request path of the publisher's endpoint")
 	flag.StringVar(&fo.StatsPath, "stats-path", fanout.StatsPath, "fanout: path of the server's stats endpoint (empty: none)")
