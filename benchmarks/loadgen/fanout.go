@@ -176,6 +176,10 @@ type FanoutStep struct {
 
 	Missing    int64 `json:"missing"`
 	OutOfOrder int64 `json:"out_of_order"`
+
+	// PublisherLost says why, if the server ended the publisher's
+	// connection during the step; the run ends after it.
+	PublisherLost string `json:"publisher_lost,omitempty"`
 }
 
 // fanoutDialers is how many subscriber connections are opened at once.
@@ -250,6 +254,9 @@ type fanoutRun struct {
 	dropMu      sync.Mutex
 	dropReasons map[string]int
 
+	lostMu sync.Mutex
+	lost   error // why the publisher's connection ended, if the server ended it
+
 	pubTimes []time.Duration // when each message was sent, by sequence number; the main goroutine's
 }
 
@@ -308,6 +315,10 @@ func runFanout(ctx context.Context, cfg Config) (*Result, error) {
 		total.ServerTicks += st.ServerTicks
 		total.ClientTicks += st.ClientTicks
 		total.OtherTicks += st.OtherTicks
+		if st.PublisherLost != "" {
+			res.Notes = append(res.Notes, fmt.Sprintf("the run ended after the step at %v/s: %s", rate, st.PublisherLost))
+			break
+		}
 	}
 	// The last messages may still be on their way.
 	r.catchUp(ctx, r.cfg.Timeout)
@@ -519,7 +530,7 @@ func (r *fanoutRun) openPublisher(d *dialer) error {
 		if err == nil {
 			err = errors.New("the server sent it a data message")
 		}
-		r.fail(fmt.Errorf("publisher: %w", err))
+		r.lose(fmt.Errorf("the server ended the publisher's connection: %w", err))
 	})
 	r.readers.Go(func() { r.write(p) })
 	return nil
@@ -538,12 +549,29 @@ func (r *fanoutRun) write(p *publisher) {
 		p.mu.Unlock()
 		if err != nil {
 			if !r.stopping.Load() {
-				r.fail(fmt.Errorf("publisher: write: %w", err))
+				r.lose(fmt.Errorf("writing to the publisher's connection: %w", err))
 			}
 			return
 		}
 		p.written.Add(1)
 	}
+}
+
+// lose records that the server ended the publisher's connection: the run
+// stops publishing and reports the steps it completed.
+func (r *fanoutRun) lose(err error) {
+	r.lostMu.Lock()
+	defer r.lostMu.Unlock()
+	if r.lost == nil {
+		r.lost = err
+	}
+}
+
+// publisherLost returns why the publisher's connection ended, or nil.
+func (r *fanoutRun) publisherLost() error {
+	r.lostMu.Lock()
+	defer r.lostMu.Unlock()
+	return r.lost
 }
 
 // publish queues the next message, due now, for the publisher's writer.
@@ -568,7 +596,7 @@ func (r *fanoutRun) pace(ctx context.Context, rate float64, d time.Duration, ste
 	var next int64
 	for {
 		elapsed := time.Since(start)
-		if d > 0 && elapsed >= d || d == 0 && done() {
+		if d > 0 && elapsed >= d || d == 0 && done() || r.publisherLost() != nil {
 			return sent, skipped, nil
 		}
 		for due := int64(rate*elapsed.Seconds()) + 1; next < due; next++ {
@@ -622,6 +650,9 @@ func (r *fanoutRun) warmUp(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if err := r.publisherLost(); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
 	}
 	if waiting > 0 {
 		return fmt.Errorf("warm-up: %d of %d subscribers received nothing in %v", waiting, len(r.subs), r.cfg.Warmup+r.cfg.Timeout)
@@ -707,6 +738,11 @@ func (r *fanoutRun) step(ctx context.Context, i int, rate float64) (*stepRun, er
 	if err != nil {
 		return nil, err
 	}
+	lost := r.publisherLost()
+	if lost != nil {
+		// What was never written will never arrive.
+		r.pubTimes = r.pubTimes[:min(uint64(len(r.pubTimes)), r.pub.written.Load())]
+	}
 	end, err := r.sample()
 	if err != nil {
 		return nil, err
@@ -768,6 +804,9 @@ func (r *fanoutRun) step(ctx context.Context, i int, rate float64) (*stepRun, er
 	f.Lagging, f.MaxLag = lagging, maxLag.Seconds()
 	f.Behind = lagging > 0 || f.Throttled
 	f.CaughtUp, f.CatchUpSeconds = caughtUp, took.Seconds()
+	if lost != nil {
+		f.PublisherLost = lost.Error()
+	}
 	if profile != nil {
 		st.profileErr = <-profile
 	}
@@ -858,8 +897,8 @@ func (r *fanoutRun) profile(seconds int) error {
 // tally fills in the run's totals and each step's latencies and loss
 // counts, once the last messages have had their chance to arrive.
 func (r *fanoutRun) tally(res *FanoutResult) {
-	for i, sc := range r.steps {
-		st := &res.Steps[i]
+	for i := range res.Steps {
+		sc, st := r.steps[i], &res.Steps[i]
 		h := sc.hist.Snapshot()
 		st.Received = sc.received.Load()
 		st.P50 = micros(h.Quantile(0.50))

@@ -126,3 +126,22 @@ func TestFanoutFailsOnCorruptedMessage(t *testing.T) {
 		t.Errorf("error does not point at the corrupted byte: %v", err)
 	}
 }
+
+// A server that ends the publisher's connection ends the run early, with
+// the steps so far reported, not with an error.
+func TestFanoutReportsLostPublisher(t *testing.T) {
+	res, err := loadgen.Run(context.Background(), fanoutConfig(fanouttest.ServeClosingPublisher(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Fanout
+	if len(f.Steps) != 1 || f.Steps[0].PublisherLost == "" {
+		t.Fatalf("ran %d steps, the first lost its publisher: %q; want one", len(f.Steps), f.Steps[0].PublisherLost)
+	}
+	if len(f.Notes) != 1 || !strings.Contains(f.Notes[0], "ended after the step at 200/s") {
+		t.Errorf("notes %q", f.Notes)
+	}
+	if f.Missing != 0 || f.OutOfOrder != 0 || f.Delivered > f.Published*fanoutSubs {
+		t.Errorf("delivered %d of %d × %d, %d missing, %d out of order", f.Delivered, f.Published, fanoutSubs, f.Missing, f.OutOfOrder)
+	}
+}

@@ -249,6 +249,8 @@ func stepStatus(st loadgen.FanoutStep) string {
 	switch {
 	case st.Subscribers == 0:
 		return "no subscriber left"
+	case st.PublisherLost != "":
+		return "publisher closed by the server"
 	case st.Dropped > 0:
 		return "dropped " + strconv.Itoa(st.Dropped)
 	case st.Lagging > 0 && st.Throttled:

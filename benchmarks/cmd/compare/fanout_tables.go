@@ -240,6 +240,8 @@ func (r *report) printFanoutOutcomes(w io.Writer, cands []candidate) {
 			for _, steps := range rounds {
 				if st, ok := stepOf(steps, rate); ok {
 					words = append(words, stepStatus(st))
+				} else {
+					words = append(words, "not run")
 				}
 			}
 			if failed {

@@ -67,7 +67,13 @@ type subscriber struct {
 
 // Serve starts a fan-out server on loopback with fault (nil: faithful) and
 // returns its address. It is closed when the test ends.
-func Serve(tb testing.TB, fault Fault) string {
+func Serve(tb testing.TB, fault Fault) string { return serve(tb, fault, 0) }
+
+// ServeClosingPublisher starts a faithful fan-out server that closes the
+// publisher's connection after message FaultyMsg (counted from 0).
+func ServeClosingPublisher(tb testing.TB) string { return serve(tb, nil, FaultyMsg+1) }
+
+func serve(tb testing.TB, fault Fault, closePublisherAfter int) string {
 	var (
 		mu   sync.Mutex
 		subs []*subscriber
@@ -132,6 +138,9 @@ func Serve(tb testing.TB, fault Fault) string {
 			}
 			n++
 			mu.Unlock()
+			if n == closePublisherAfter {
+				return
+			}
 		}
 	})
 	mux.HandleFunc(fanout.StatsPath, func(w http.ResponseWriter, r *http.Request) {
