@@ -174,7 +174,13 @@ func TestKeepaliveLongWrite(t *testing.T) {
 	const size = 48 << 20
 	wrote := make(chan error, 1)
 	s := Handler(func(c *Conn, r *http.Request) {
-		err := c.WriteMessage(context.Background(), MessageBinary, make([]byte, size))
+		// Nothing is written before the client asks: what the server sent
+		// early would sit in the client's handshake buffer, out of reach
+		// of the raw reads below.
+		_, _, err := c.ReadMessage(context.Background(), nil)
+		if err == nil {
+			err = c.WriteMessage(context.Background(), MessageBinary, make([]byte, size))
+		}
 		wrote <- err
 		for err == nil {
 			_, _, err = c.ReadMessage(context.Background(), nil)
@@ -185,6 +191,7 @@ func TestKeepaliveLongWrite(t *testing.T) {
 	addr := startServer(t, s)
 	c := dialTest(t, addr, "/", nil)
 	c.Timeout = patience
+	c.WriteText("go")
 	// A slow reader: 64 KiB every 2 ms, about 32 MB/s, so the write takes
 	// well over PingInterval + PingTimeout.
 	nc := c.NetConn()
@@ -343,7 +350,13 @@ func TestKeepaliveKeepsSlowSteadyReader(t *testing.T) {
 	const size = 4 << 20
 	wrote := make(chan error, 1)
 	ts := httptest.NewUnstartedServer(Handler(func(c *Conn, r *http.Request) {
-		wrote <- c.WriteMessage(context.Background(), MessageBinary, make([]byte, size))
+		// Nothing is written before the client asks (see
+		// TestKeepaliveLongWrite).
+		_, _, err := c.ReadMessage(context.Background(), nil)
+		if err == nil {
+			err = c.WriteMessage(context.Background(), MessageBinary, make([]byte, size))
+		}
+		wrote <- err
 		c.ReadMessage(context.Background(), nil)
 	}))
 	s := ts.Config.Handler.(*Server)
@@ -359,6 +372,7 @@ func TestKeepaliveKeepsSlowSteadyReader(t *testing.T) {
 	client := dialTest(t, inner.Addr().String(), "/", nil)
 	nc := client.NetConn()
 	nc.(*net.TCPConn).SetReadBuffer(64 << 10)
+	client.WriteText("go")
 	buf := make([]byte, 64<<10)
 	n := 0
 	start := time.Now()
