@@ -1,0 +1,115 @@
+package main
+
+import (
+	"embed"
+	"io/fs"
+	"log"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/wirekit/websocket"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// Settings for a room of voices. The page records Opus at 64 kbit/s and
+// hands over a chunk every 250 ms: about 2 KiB each, 8 KiB a second.
+const (
+	// maxChunk is the read limit: 32 times a usual chunk, room for a
+	// browser that delivers late and in bulk, and small enough that a
+	// page cannot make the server buffer much. A larger message is
+	// refused (1009) before it is read.
+	maxChunk = 64 << 10
+
+	// A speaker may send 64 KiB a second on average, 8 times what the
+	// page records (Opus tops out at 510 kbit/s), with a burst of 256 KiB.
+	rate  = 64 << 10
+	burst = 256 << 10
+
+	// A talk lasts at most 4 MiB, about 8 minutes at 64 kbit/s; its
+	// header, kept for late listeners, at most 16 KiB (Chromium's is
+	// under 200 bytes).
+	maxTalk   = 4 << 20
+	maxHeader = 16 << 10
+
+	// maxBacklog is what may wait for one listener: 256 KiB is half a
+	// minute of audio. A listener that far behind is dropped (1013); its
+	// page reconnects and joins the talk at its next cluster.
+	maxBacklog = 256 << 10
+
+	// A vanished page is noticed within 2*pingInterval+pingTimeout.
+	pingInterval = 20 * time.Second
+	pingTimeout  = 10 * time.Second
+)
+
+// roomName is what a room may be called: short, and safe to show and to
+// put in a URL as it is.
+var roomName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+// newServer returns the audio rooms' HTTP handler and the WebSocket server
+// within it, which the caller shuts down along with its http.Server.
+func newServer(logger *log.Logger) (http.Handler, *websocket.Server) {
+	onDrop := func(c *websocket.Conn, err error) {
+		logger.Printf("audio: %s: %v", c.RemoteAddr(), err)
+	}
+	return routes(&audio{
+		hub: newHub(limits{
+			maxChunk:   maxChunk,
+			maxTalk:    maxTalk,
+			maxHeader:  maxHeader,
+			maxBacklog: maxBacklog,
+		}, onDrop),
+		rate:         rate,
+		burst:        burst,
+		writeTimeout: 10 * time.Second,
+		log:          logger,
+	})
+}
+
+// routes serves the page at / and the rooms at /ws?room=NAME.
+func routes(a *audio) (http.Handler, *websocket.Server) {
+	ws := websocket.Handler(a.serve)
+	ws.Options = websocket.Options{
+		// No OriginPatterns: only pages served by this server may
+		// connect, and so record into its rooms.
+		ReadLimit:    int64(a.hub.limits.maxChunk),
+		PingInterval: pingInterval,
+		PingTimeout:  pingTimeout,
+		// Refused handshakes (a foreign Origin, say) go to the app's log.
+		ErrorLog: a.log,
+	}
+	ws.MaxConns = 500
+
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err) // the directory is embedded at build time
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /", securityHeaders(http.FileServerFS(static)))
+	// The room is checked before the upgrade, so a bad name is an HTTP
+	// 400 rather than a connection that opens only to close.
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		if !roomName.MatchString(r.URL.Query().Get("room")) {
+			http.Error(w, "room: 1 to 32 lowercase letters, digits and hyphens, beginning with a letter or digit", http.StatusBadRequest)
+			return
+		}
+		ws.ServeHTTP(w, r)
+	})
+	return mux, ws
+}
+
+// securityHeaders keeps the page to its own scripts and styles; media may
+// come from blob: URLs, which is how a MediaSource reaches the player.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hdr := w.Header()
+		hdr.Set("Content-Security-Policy", "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		hdr.Set("X-Content-Type-Options", "nosniff")
+		hdr.Set("Referrer-Policy", "no-referrer")
+		// The page asks for the microphone; nothing else may.
+		hdr.Set("Permissions-Policy", "microphone=(self), camera=()")
+		h.ServeHTTP(w, r)
+	})
+}
