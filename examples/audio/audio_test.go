@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,14 @@ import (
 // settings, changed by tweak if it is not nil, and returns the base of
 // their ws:// URLs (add a room name) and the hub.
 func testServer(t *testing.T, tweak func(*audio)) (base string, h *hub) {
+	t.Helper()
+	base, h, _ = testServerWS(t, tweak)
+	return base, h
+}
+
+// testServerWS is testServer that also returns the WebSocket server, to
+// shut down.
+func testServerWS(t *testing.T, tweak func(*audio)) (base string, h *hub, ws *websocket.Server) {
 	t.Helper()
 	a := &audio{
 		hub:          newHub(limits{maxChunk: maxChunk, maxTalk: maxTalk, maxHeader: maxHeader, maxBacklog: maxBacklog}, nil),
@@ -35,7 +44,65 @@ func testServer(t *testing.T, tweak func(*audio)) (base string, h *hub) {
 	}
 	handler, ws := routes(a)
 	url := wstest.Serve(t, handler, ws)
-	return "ws" + strings.TrimPrefix(url, "http") + "/ws?room=", a.hub
+	return "ws" + strings.TrimPrefix(url, "http") + "/ws?room=", a.hub, ws
+}
+
+// lockedBuffer is a log destination that handlers and the test share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A browser's close() (1005, no status), a closed tab (1001), a normal
+// close and a shutdown are no news for the log; a chunk over the limit is.
+func TestLogsOnlyUnexpectedEnds(t *testing.T) {
+	var logs lockedBuffer
+	base, _, ws := testServerWS(t, func(a *audio) { a.log = log.New(&logs, "", 0) })
+	for _, close := range []struct {
+		name    string
+		payload []byte
+	}{
+		{"no status", nil},
+		{"going away", wstest.ClosePayload(1001, "")},
+		{"normal", wstest.ClosePayload(1000, "bye")},
+	} {
+		p := enter(t, base, "lobby")
+		if err := p.c.Send(wstest.Frame{Fin: true, Op: wstest.OpClose, Payload: close.payload}); err != nil {
+			t.Fatal(err)
+		}
+		p.expectCloseAny(close.name)
+	}
+	still := enter(t, base, "lobby")
+	tooBig := enter(t, base, "lobby")
+	tooBig.talk()
+	tooBig.audio(make([]byte, maxChunk+1))
+	tooBig.expectClose(websocket.StatusMessageTooBig)
+
+	// Shutdown returns once every handler has, so the log is complete.
+	ctx, cancel := context.WithTimeout(context.Background(), wstest.DefaultTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ws.Shutdown(ctx) }()
+	still.expectClose(websocket.StatusGoingAway)
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "read limit") {
+		t.Fatalf("log:\n%s\nwant one line, about the oversized chunk", logs.String())
+	}
 }
 
 // peer is a test page.
@@ -158,6 +225,19 @@ func (p *peer) expectClose(code websocket.StatusCode) {
 		if _, _, err := p.c.ReadMessage(nil); err != nil {
 			if wstest.CloseCode(err) != int(code) {
 				p.t.Fatalf("got %v, want close %d", err, code)
+			}
+			return
+		}
+	}
+}
+
+// expectCloseAny reads until the server's Close, whatever its code.
+func (p *peer) expectCloseAny(what string) {
+	p.t.Helper()
+	for {
+		if _, _, err := p.c.ReadMessage(nil); err != nil {
+			if wstest.CloseCode(err) == 0 {
+				p.t.Fatalf("%s: got %v, want the server's Close", what, err)
 			}
 			return
 		}

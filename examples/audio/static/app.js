@@ -150,6 +150,7 @@ function control(msg) {
 
 ui.talk.addEventListener("click", () => {
   ui.talkError.textContent = "";
+  delete ui.talkError.dataset.code;
   if (state.mine) {
     stopRecording();
     return;
@@ -227,6 +228,7 @@ function stopRecording() {
 
 function refused(msg) {
   ui.talkError.textContent = msg.error;
+  ui.talkError.dataset.code = msg.code;
   if (state.mine && state.mine.phase === "asking") {
     if (state.mine.media) state.mine.media.getTracks().forEach((tr) => tr.stop());
     state.mine = null;
@@ -327,6 +329,8 @@ function pump(t) {
 function end(stream, bytes) {
   const t = state.talks.get(stream);
   if (t) finish(t, bytes);
+  // The floor is free: "someone else is talking" no longer holds.
+  if (ui.talkError.dataset.code === "busy") ui.talkError.textContent = "";
 }
 
 function finish(t, bytes) {
