@@ -22,14 +22,15 @@ const ARGS = [
 ];
 
 // launch starts Chromium with a fresh, empty profile and returns its
-// context and a close function that also removes the profile.
-export async function launch() {
+// context and a close function that also removes the profile. extraArgs
+// are added to Chromium's flags.
+export async function launch(extraArgs = []) {
   const profile = mkdtempSync(join(tmpdir(), "interop-chromium-"));
   mkdirSync(ARTIFACTS, { recursive: true });
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: [...ARGS, ...extraArgs],
     viewport: { width: 960, height: 720 },
     timeout: 30_000,
   });

@@ -46,7 +46,7 @@ func TestInterop(t *testing.T) {
 	if os.Getenv("WS_SKIP_INTEROP") == "1" {
 		t.Skip("SKIPPED: WS_SKIP_INTEROP=1; Node ws, python3-websockets and Chromium were not run against the examples")
 	}
-	bins := buildExamples(t, "echo", "chat", "upload", "live")
+	bins := buildExamples(t, "echo", "chat", "upload", "live", "audio")
 
 	t.Run("node-ws/echo", func(t *testing.T) {
 		needNode(t, "ws")
@@ -105,6 +105,13 @@ func TestInterop(t *testing.T) {
 		}
 		runClient(t, pageTimeout, []string{"LIVE_URL=http://" + live.addr, "ADMIN_TOKEN=" + token, "CHROMIUM=" + chromium, "CONTROL=stdio"}, ctl,
 			"node", "live.browser.mjs")
+	})
+
+	t.Run("chromium/audio", func(t *testing.T) {
+		chromium := needBrowser(t)
+		audio := startServer(t, bins["audio"])
+		runClient(t, pageTimeout, []string{"AUDIO_URL=http://" + audio.addr, "CHROMIUM=" + chromium}, nil,
+			"node", "audio.browser.mjs")
 	})
 
 	t.Run("chromium/upload", func(t *testing.T) {
