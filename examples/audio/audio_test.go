@@ -565,9 +565,11 @@ func TestRefusedHandshakes(t *testing.T) {
 // A long talk streams through: the server's memory does not grow with it,
 // and a listener that stops reading is dropped rather than buffered for.
 func TestLongTalkInBoundedMemory(t *testing.T) {
-	base, h := testServer(t, func(a *audio) {
+	var logs lockedBuffer
+	base, h, ws := testServerWS(t, func(a *audio) {
 		a.rate, a.burst = 1<<40, 1<<40 // as fast as the test can send
 		a.hub.limits.maxTalk = 1 << 40
+		a.log = log.New(&logs, "", 0)
 	})
 	listener := enter(t, base, "lobby")
 	stalled := enter(t, base, "lobby") // reads nothing from here on
@@ -614,6 +616,17 @@ func TestLongTalkInBoundedMemory(t *testing.T) {
 	h.mu.Unlock()
 	if got := rm.bc.Stats().Dropped; got != 1 {
 		t.Errorf("%d listeners dropped, want the stalled one", got)
+	}
+	// The drop is the room's OnDrop to log (none in this test), not the
+	// dropped page's session: once every handler has returned, the log is
+	// empty.
+	ctx, cancel := context.WithTimeout(context.Background(), wstest.DefaultTimeout)
+	defer cancel()
+	if err := ws.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if logs.String() != "" {
+		t.Errorf("log:\n%s\nwant nothing", logs.String())
 	}
 	_ = stalled
 }

@@ -127,10 +127,14 @@ func (a *audio) end(c *websocket.Conn, f *failure) {
 // ordinaryEnd reports whether err is how a page's connection usually
 // ends, which is no news for the log: the page closed with 1000, left with
 // 1001 (a reload, a closed tab) or closed without a status (1005, which is
-// what a browser's close() sends), or this server shut down. Anything else,
-// a connection cut without a Close, a page that broke the protocol or fell
-// too far behind, is worth a line.
+// what a browser's close() sends), or this server shut down; a listener
+// dropped for falling behind was logged by the room's OnDrop. Anything
+// else, a connection cut without a Close or a page that broke the
+// protocol, is worth a line.
 func ordinaryEnd(err error) bool {
+	if errors.Is(err, websocket.ErrSlowConsumer) {
+		return true
+	}
 	var ce *websocket.CloseError
 	if !errors.As(err, &ce) {
 		return false
