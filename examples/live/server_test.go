@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -387,5 +389,72 @@ func TestTallyShape(t *testing.T) {
 		string(fields["tally"]) != `{"blue":0,"green":0,"red":0}` ||
 		string(fields["options"]) != `["red","green","blue"]` {
 		t.Fatalf("first tally %s", raw)
+	}
+}
+
+// lockedBuffer is a log destination that handlers and the test share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A browser's close() (1005, no status), a closed tab (1001), a normal
+// close and a shutdown are no news for the log; an oversized message is.
+func TestLogsOnlyUnexpectedEnds(t *testing.T) {
+	var logs lockedBuffer
+	a := newApp(config{options: testOptions, log: log.New(&logs, "", 0)})
+	base := wstest.Serve(t, a.handler, a.ws)
+	for _, close := range []struct {
+		name    string
+		payload []byte
+	}{
+		{"no status", nil},
+		{"going away", wstest.ClosePayload(1001, "")},
+		{"normal", wstest.ClosePayload(1000, "bye")},
+	} {
+		p := dialPage(t, base)
+		p.expectTally(0)
+		if err := p.c.Send(wstest.Frame{Fin: true, Op: wstest.OpClose, Payload: close.payload}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := p.c.ReadMessage(nil); wstest.CloseCode(err) == 0 {
+			t.Fatalf("%s: got %v, want the server's Close", close.name, err)
+		}
+	}
+	still := dialPage(t, base)
+	still.expectTally(0)
+	tooBig := dialPage(t, base)
+	tooBig.expectTally(0)
+	tooBig.send(`{"vote":"` + strings.Repeat("r", readLimit) + `"}`)
+	if err := tooBig.c.ExpectClose(1009); err != nil {
+		t.Fatal(err)
+	}
+
+	// Shutdown returns once every handler has, so the log is complete.
+	ctx, cancel := context.WithTimeout(context.Background(), wstest.DefaultTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.ws.Shutdown(ctx) }()
+	if err := still.c.ExpectClose(1001); err != nil {
+		t.Fatalf("at shutdown: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "read limit") {
+		t.Fatalf("log:\n%s\nwant one line, about the oversized message", logs.String())
 	}
 }
