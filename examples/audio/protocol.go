@@ -39,9 +39,11 @@ package main
 //	    the talk ended; bytes is its length, which a page that was there
 //	    from the start has received in full.
 //	{"type":"error","code":"busy","error":"…"}
-//	    a refusal, for this page only. The connection stays open, except
-//	    after "too_fast" and "bad_request" sent for a protocol violation,
-//	    which are followed by a Close (1008).
+//	    a refusal, for this page only. It is written at once, not queued
+//	    behind the room's messages, so the stop of a talk it ended may
+//	    come before or after it. The connection stays open, except
+//	    after "too_fast", "not_webm", and "bad_request" for audio sent
+//	    without the floor, which are followed by a Close (1008).
 
 import "fmt"
 
