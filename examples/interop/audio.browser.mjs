@@ -59,9 +59,10 @@ async function tapped(page, which) {
   return { bytes: Buffer.from(b64, "base64"), count };
 }
 
-async function enter(name, viewport) {
+async function enter(name, viewport, init) {
   const page = await context.newPage();
   if (viewport) await page.setViewportSize(viewport);
+  if (init) await page.addInitScript(init);
   const problems = watch(page, name);
   await page.goto(`${url}/?room=${ROOM}`);
   await page.locator('#status[data-state="online"]').waitFor();
@@ -86,12 +87,15 @@ async function endedTalk(page) {
   }));
 }
 
-// duration returns the talk's player's duration, finite. A WebM stream
-// from MediaRecorder declares none, so a player may report Infinity until
-// it has seen the end: seeking far past it makes it look.
+// duration returns the talk's player's duration as first reported, and
+// once finite. A WebM stream from MediaRecorder declares none, so a
+// player given it whole reports Infinity until it has seen the end:
+// seeking far past it makes it look. (A MediaSource's duration is finite
+// once the page has called endOfStream.)
 function duration(page) {
   return page.locator('#talks li[data-state="ended"] audio').evaluate(async (a) => {
     if (a.readyState < 1) await new Promise((r) => a.addEventListener("loadedmetadata", r, { once: true }));
+    const first = a.duration;
     if (!Number.isFinite(a.duration)) {
       await new Promise((r) => {
         a.addEventListener("durationchange", r, { once: true });
@@ -99,7 +103,7 @@ function duration(page) {
       });
       a.currentTime = 0;
     }
-    return a.duration;
+    return { first: String(first), duration: a.duration };
   });
 }
 
@@ -107,7 +111,11 @@ try {
   step("a listener and a speaker enter the room");
   const listener = await enter("listener");
   const speaker = await enter("speaker");
-  for (const { page } of [listener, speaker]) await page.locator("#here", { hasText: "2 here" }).waitFor();
+  // A browser without MediaSource gets each talk whole, once it ends.
+  const noMSE = await enter("no-mediasource", null, () => {
+    Object.defineProperty(window, "MediaSource", { value: undefined });
+  });
+  for (const { page } of [listener, speaker, noMSE]) await page.locator("#here", { hasText: "3 here" }).waitFor();
 
   step("the speaker talks; the listener hears it live");
   await speaker.page.getByRole("button", { name: "Talk" }).click();
@@ -130,7 +138,7 @@ try {
 
   step("the talk ends on every page");
   const heard = {};
-  for (const [name, { page }] of Object.entries({ speaker, listener, late })) heard[name] = await endedTalk(page);
+  for (const [name, { page }] of Object.entries({ speaker, listener, late, noMSE })) heard[name] = await endedTalk(page);
   console.log(JSON.stringify(heard));
   await listener.page.waitForFunction(() => document.getElementById("talk-error").textContent === "",
     null, { polling: 100 }); // the floor is free again
@@ -139,6 +147,7 @@ try {
   assert.equal(heard.speaker.sent, total, "the speaker sent what the server relayed");
   assert.equal(heard.speaker.received, total, "the speaker heard its whole talk back");
   assert.equal(heard.listener.received, total, "the listener heard the whole talk");
+  assert.equal(heard.noMSE.received, total, "the page without MediaSource got the whole talk");
   assert.ok(heard.late.received > 0 && heard.late.received < total, `the late listener heard ${heard.late.received} of ${total} bytes`);
   assert.match(heard.speaker.label, /came back, all of it/);
   assert.match(heard.late.label, /joined late/);
@@ -148,11 +157,13 @@ try {
   const sent = await tapped(speaker.page, "sent");
   const echoed = await tapped(speaker.page, "received");
   const relayed = await tapped(listener.page, "received");
+  const whole = await tapped(noMSE.page, "received");
   writeFileSync(join(ARTIFACTS, "audio-talk.webm"), sent.bytes);
   assert.equal(sent.bytes.length, total);
   assert.ok(sent.count >= 8, `the talk went out in ${sent.count} messages, want one every 250 ms`);
   assert.ok(sent.bytes.equals(echoed.bytes), "the speaker's talk came back changed");
   assert.ok(relayed.bytes.equals(sent.bytes), "the listener heard other bytes than were sent");
+  assert.ok(whole.bytes.equals(sent.bytes), "the page without MediaSource got other bytes than were sent");
   assert.equal(sent.bytes.subarray(0, 4).toString("hex"), EBML_ID);
 
   step("the late listener got the header, then the talk from a cluster on");
@@ -166,10 +177,10 @@ try {
   assert.ok(sent.bytes.subarray(sent.bytes.length - rest.length).equals(rest), "the late listener's stream is not the talk's tail");
 
   step("every page's player has a finite duration above zero");
-  for (const [name, { page }] of Object.entries({ speaker, listener, late })) {
+  for (const [name, { page }] of Object.entries({ speaker, listener, late, noMSE })) {
     const d = await duration(page);
-    console.log(`${name}: ${d.toFixed(2)} s`);
-    assert.ok(Number.isFinite(d) && d > 0, `${name}: duration ${d}`);
+    console.log(`${name}: ${d.duration.toFixed(2)} s (first reported: ${d.first})`);
+    assert.ok(Number.isFinite(d.duration) && d.duration > 0, `${name}: duration ${d.duration}`);
   }
 
   step("the speaker plays its talk back");
@@ -186,7 +197,9 @@ try {
   await speaker.page.screenshot({ path: join(ARTIFACTS, "audio-speaker.png") });
   await late.page.screenshot({ path: join(ARTIFACTS, "audio-late-390.png"), fullPage: true });
 
-  const problems = [listener, speaker, late].flatMap((p) => p.problems);
+  await noMSE.page.screenshot({ path: join(ARTIFACTS, "audio-no-mediasource.png") });
+
+  const problems = [listener, speaker, late, noMSE].flatMap((p) => p.problems);
   assert.deepEqual(problems, [], "the pages reported problems");
   step("done");
 } finally {

@@ -345,8 +345,17 @@ function finish(t, bytes) {
   else t.label.textContent = `Talk #${t.stream}: ${whole ? heard : `${heard} of ${formatBytes(bytes)}, joined late`}`;
   t.ending = true;
   if (t.parts) {
-    // Without MediaSource, the talk plays once it is whole.
-    t.player.src = URL.createObjectURL(new Blob(t.parts, { type: MIME }));
+    // Without MediaSource, the talk plays once it is whole. A recording
+    // from MediaRecorder declares no duration, so the player says
+    // Infinity until it has seen the end: a seek far past it makes it
+    // look, and the player then shows the length.
+    const player = t.player;
+    player.addEventListener("loadedmetadata", () => {
+      if (Number.isFinite(player.duration)) return;
+      player.addEventListener("durationchange", () => { player.currentTime = 0; }, { once: true });
+      player.currentTime = 1e9;
+    }, { once: true });
+    player.src = URL.createObjectURL(new Blob(t.parts, { type: MIME }));
     t.parts = null;
   } else {
     pump(t);
