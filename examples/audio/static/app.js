@@ -182,23 +182,27 @@ function startRecording(stream) {
   mine.stream = stream;
   const recorder = new MediaRecorder(mine.media, { mimeType: MIME, audioBitsPerSecond: BITRATE });
   mine.recorder = recorder;
+  // The talk belongs to this connection: after a reconnect, its last
+  // chunks and its stop would mean nothing to the server, and are dropped.
+  const ws = state.ws;
+  const open = () => state.ws === ws && ws.readyState === WebSocket.OPEN;
   // WebSocket.send keeps order, Blobs included, so each chunk goes out as
   // it comes, and the stop after the last one.
   recorder.ondataavailable = (ev) => {
-    if (ev.data.size === 0 || !state.ws) return;
+    if (ev.data.size === 0 || !open()) return;
     if (ev.data.size > state.maxChunk) {
       ui.talkError.textContent = "The recorder handed over a chunk larger than the server takes.";
       stopRecording();
       return;
     }
-    state.ws.send(ev.data);
+    ws.send(ev.data);
     mine.sent += ev.data.size;
     ui.meter.textContent = `${formatBytes(mine.sent)} sent`;
     ui.talk.dataset.sent = String(mine.sent);
   };
   recorder.onstop = () => {
     mine.media.getTracks().forEach((tr) => tr.stop());
-    send({ type: "stop" });
+    if (open()) ws.send(JSON.stringify({ type: "stop" }));
     const t = state.talks.get(stream);
     if (t) {
       t.sent = mine.sent;
