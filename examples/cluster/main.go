@@ -1,0 +1,111 @@
+// Command cluster is one node of a chat that runs as several instances
+// behind a load balancer, with Redis between them. Each room's messages
+// live in a Redis stream; every node with members in a room reads that
+// stream and fans its entries out to its own members through a
+// websocket.Broadcaster. A client that reconnects, to any node, names the
+// last message it saw and is sent everything after it.
+//
+//	redis-server --appendonly yes &
+//	go run . -addr 127.0.0.1:9001 -node n1 &
+//	go run . -addr 127.0.0.1:9002 -node n2 &
+//	nginx -c "$PWD/nginx/chat.conf"   # see README.md
+//
+// The protocol is described in protocol.go, the design in README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
+	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address")
+	id := flag.String("node", "", "this node's name, for logs and clients (default: the listen address)")
+	maxLen := flag.Int64("maxlen", 10000, "messages kept per room (approximately: MAXLEN ~)")
+	dedup := flag.Duration("dedup", 10*time.Minute, "how long a message's ref is remembered, to store a resent message once")
+	maxConns := flag.Int("max-conns", 0, "WebSocket connections this node accepts at once (0: no cap)")
+	flag.Parse()
+	if *id == "" {
+		*id = *addr
+	}
+
+	logger := log.New(os.Stderr, *id+" ", log.LstdFlags|log.Lmicroseconds)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr, *redisAddr, *id, *maxLen, *dedup, *maxConns, logger); err != nil {
+		logger.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, addr, redisAddr, id string, maxLen int64, dedup time.Duration, maxConns int, logger *log.Logger) error {
+	rdb := redis.NewClient(&redis.Options{
+		Addr: redisAddr,
+		// Deadlines from contexts bound each command: a join or a send
+		// gives up when its own timeout says so.
+		ContextTimeoutEnabled: true,
+		// Our own loops retry, with their own backoff and bounds; the
+		// client's retries would only stack under them.
+		MaxRetries: -1,
+	})
+	defer rdb.Close()
+
+	h := newHub(&store{rdb: rdb, maxLen: maxLen, dedupTTL: dedup}, id, logger)
+	n := newNode(id, h, logger)
+	n.ws.MaxConns = maxConns
+
+	srv := &http.Server{
+		Handler:           n.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          logger,
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	logger.Printf("serving on %s, redis at %s", ln.Addr(), redisAddr)
+
+	readerCtx, stopReader := context.WithCancel(context.Background())
+	var reader sync.WaitGroup
+	reader.Go(func() { h.run(readerCtx) })
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		stopReader()
+		return err
+	case <-ctx.Done():
+	}
+
+	// A graceful stop, for rolling restarts: the listener closes (the
+	// proxy sends new connections elsewhere), every client gets 1001 and
+	// reconnects through the proxy to another node with its last ID.
+	logger.Printf("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	var httpErr, wsErr error
+	wg.Go(func() { httpErr = srv.Shutdown(shutdown) })
+	wg.Go(func() { wsErr = n.ws.Shutdown(shutdown) })
+	wg.Wait()
+	stopReader()
+	rdb.Close() // ends the reader's blocked XREAD
+	reader.Wait()
+	err = errors.Join(httpErr, wsErr)
+	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return err
+}
