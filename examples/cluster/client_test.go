@@ -41,9 +41,12 @@ type chatClient struct {
 	pending    map[string]string      // ref → text, not yet acknowledged
 	acks       map[string]streamID
 	sent       int
-	refusals   []string // error messages from the node
-	violations []string // messages out of order or twice: must stay empty
-	gaps       int      // joins that reported a gap
+	refusals   []string    // error messages from the node
+	violations []string    // messages out of order or twice: must stay empty
+	gaps       int         // joins that reported a gap
+	failures   []string    // why each failed connection attempt failed
+	endedAt    []time.Time // when each connection's end was seen
+	joinedAt   []time.Time // when each connection's "joined" arrived
 	sayAt      map[string]time.Time
 	ackLatency []time.Duration
 }
@@ -82,6 +85,9 @@ func (c *chatClient) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		conn, err := c.connect(ctx)
 		if err != nil {
+			c.mu.Lock()
+			c.failures = append(c.failures, err.Error())
+			c.mu.Unlock()
 			// Jittered backoff, as a real client's: a node's hundreds of
 			// clients, cut off at once, must not all come back in the
 			// same millisecond.
@@ -98,6 +104,7 @@ func (c *chatClient) run(ctx context.Context) {
 		c.mu.Lock()
 		c.conn = nil
 		c.closes = append(c.closes, websocket.CloseStatus(err))
+		c.endedAt = append(c.endedAt, time.Now())
 		c.mu.Unlock()
 		conn.CloseNow()
 		c.changed.notify()
@@ -128,6 +135,7 @@ func (c *chatClient) connect(ctx context.Context) (*websocket.Conn, error) {
 	c.mu.Lock()
 	c.conn = conn
 	c.nodes = append(c.nodes, j.Node)
+	c.joinedAt = append(c.joinedAt, time.Now())
 	c.tally.connects.Add(1)
 	if j.Gap {
 		c.gaps++

@@ -14,11 +14,11 @@ import (
 
 const (
 	numClients = 300
-	numRooms   = 10
-	// limit bounds each wait: far above what any step takes (well under
-	// a second each, on a quiet machine), so that only a real failure
-	// reaches it.
-	limit = 60 * time.Second
+	numRooms   = 20 // 15 members each; not a multiple of 3, so a room's members are not all on one node
+	// limit bounds each wait: far above what any step takes (seconds on
+	// a quiet machine; up to 40 s seen on one shared with other heavy
+	// work), so that only a real failure reaches it.
+	limit = 2 * time.Minute
 )
 
 // cluster is the system under test: redis-server, three nodes, nginx in
@@ -86,6 +86,23 @@ func TestCluster(t *testing.T) {
 			t.Errorf("node %s reports %+v; its clients say %d in %d rooms", n.id, s, perNode[n.id], len(rooms))
 		}
 	}
+	// What the test is about: rooms whose members are on several nodes,
+	// so that a message said on one must reach members on the others.
+	spans := map[string]map[string]bool{}
+	for _, c := range cl.clients {
+		if spans[c.room] == nil {
+			spans[c.room] = map[string]bool{}
+		}
+		spans[c.room][c.status().node] = true
+	}
+	across := map[int]int{} // number of nodes → rooms spanning that many
+	for room, nodes := range spans {
+		across[len(nodes)]++
+		if len(nodes) < 2 {
+			t.Errorf("all of %s's members are on one node: nothing crosses nodes there", room)
+		}
+	}
+	t.Logf("rooms by the number of nodes their members are on: %v", across)
 
 	t.Run("fan-out", func(t *testing.T) {
 		cl.t = t
@@ -100,9 +117,9 @@ func TestCluster(t *testing.T) {
 		// Kill it while messages are in flight: some of its clients'
 		// messages are stored but not acknowledged, some not stored.
 		var start time.Time
-		cl.sayRound(ctx, 5, func() {
-			victim.kill()
+		cl.sayRound(ctx, 3, func() {
 			start = time.Now()
+			victim.kill()
 			took := waitFor(t, cl.changed, limit, "the killed node's clients to rejoin elsewhere", func() (bool, string) {
 				back := 0
 				for _, c := range onVictim {
@@ -113,6 +130,20 @@ func TestCluster(t *testing.T) {
 				return back == len(onVictim), fmt.Sprintf("%d of %d rejoined", back, len(onVictim))
 			})
 			t.Logf("converged: all %d clients of %s rejoined through nginx %v after SIGKILL", len(onVictim), victim.id, took.Round(time.Millisecond))
+			cl.logFailures()
+			// Where the time went, for each of the victim's clients: from
+			// the kill until it saw its connection end, and from then
+			// until its new node's "joined".
+			var seen, rejoin []time.Duration
+			for _, c := range onVictim {
+				c.mu.Lock()
+				if k := len(c.endedAt); k > 0 && len(c.joinedAt) > k {
+					seen = append(seen, c.endedAt[k-1].Sub(start))
+					rejoin = append(rejoin, c.joinedAt[k].Sub(c.endedAt[k-1]))
+				}
+				c.mu.Unlock()
+			}
+			t.Logf("kill to end seen: %s; end to rejoined: %s (min, median, max)", spread(seen), spread(rejoin))
 		})
 		t.Logf("%d clients of %s reconnected elsewhere; all messages delivered %v after the kill",
 			len(onVictim), victim.id, time.Since(start).Round(time.Millisecond))
@@ -135,11 +166,13 @@ func TestCluster(t *testing.T) {
 		for _, c := range onVictim {
 			before[c] = c.status().connects
 		}
-		start := time.Now()
-		cl.sayRound(ctx, 5, func() {
+		var start time.Time
+		cl.sayRound(ctx, 3, func() {
+			start = time.Now()
 			if err := victim.term(limit); err != nil {
 				t.Errorf("%s exited with %v after SIGTERM", victim.id, err)
 			}
+			t.Logf("%s exited %v after SIGTERM", victim.id, time.Since(start).Round(time.Millisecond))
 		})
 		t.Logf("%s stopped; its %d clients moved; all delivered %v after SIGTERM", victim.id, len(onVictim), time.Since(start).Round(time.Millisecond))
 		for _, c := range onVictim {
@@ -162,7 +195,7 @@ func TestCluster(t *testing.T) {
 		cl.t = t
 		connects := cl.connects()
 		var killed, restarted time.Time
-		cl.sayRound(ctx, 5, func() {
+		cl.sayRound(ctx, 3, func() {
 			cl.redis.kill()
 			killed = time.Now()
 			// The outage lasts until every node has seen it, so that it
@@ -309,6 +342,39 @@ func (cl *cluster) checkExact() {
 		len(cl.clients), len(byRef), len(streams), total, lost, missed)
 	if !t.Failed() {
 		t.Log("exact: each client's sequence equals its room's stream, each message stored once under the ID it was acknowledged with")
+	}
+}
+
+// spread returns the min, median and max of ds.
+func spread(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	return fmt.Sprintf("%v, %v, %v", r(ds[0]), r(ds[len(ds)/2]), r(ds[len(ds)-1]))
+}
+
+// logFailures logs how many connection attempts failed so far, and why:
+// what slows a reconnect down.
+func (cl *cluster) logFailures() {
+	why := map[string]int{}
+	total := 0
+	for _, c := range cl.clients {
+		c.mu.Lock()
+		for _, f := range c.failures {
+			why[f]++
+			total++
+		}
+		c.mu.Unlock()
+	}
+	if total == 0 {
+		cl.t.Log("no connection attempt failed")
+		return
+	}
+	cl.t.Logf("%d connection attempts failed:", total)
+	for f, n := range why {
+		cl.t.Logf("  %d× %s", n, f)
 	}
 }
 

@@ -143,7 +143,7 @@ func newProc(t *testing.T, name string, argv ...string) *proc {
 	p := &proc{t: t, name: name, argv: argv, out: new(syncBuffer)}
 	t.Cleanup(func() {
 		p.stop()
-		if t.Failed() || strings.Contains(p.out.String(), "DATA RACE") {
+		if t.Failed() || os.Getenv("CLUSTER_LOGS") == "1" || strings.Contains(p.out.String(), "DATA RACE") {
 			t.Logf("%s output:\n%s", p.name, p.out.String())
 		}
 		if strings.Contains(p.out.String(), "DATA RACE") {
@@ -291,7 +291,9 @@ func startNode(t *testing.T, bin, id, redisAddr string) *nodeProc {
 	t.Helper()
 	addr := freeAddr(t)
 	n := &nodeProc{
-		proc: newProc(t, "node "+id, bin, "-addr", addr, "-redis", redisAddr, "-node", id),
+		// A long drain: on a machine busy with other work, a graceful
+		// stop must still end with every client taking its 1001.
+		proc: newProc(t, "node "+id, bin, "-addr", addr, "-redis", redisAddr, "-node", id, "-drain", "90s"),
 		id:   id,
 		addr: addr,
 	}

@@ -29,27 +29,39 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// config is what the flags set.
+type config struct {
+	addr, redisAddr, id string
+	maxLen              int64
+	dedup               time.Duration
+	maxConns            int
+	drain               time.Duration
+}
+
 func main() {
-	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
-	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address")
-	id := flag.String("node", "", "this node's name, for logs and clients (default: the listen address)")
-	maxLen := flag.Int64("maxlen", 10000, "messages kept per room (approximately: MAXLEN ~)")
-	dedup := flag.Duration("dedup", 10*time.Minute, "how long a message's ref is remembered, to store a resent message once")
-	maxConns := flag.Int("max-conns", 0, "WebSocket connections this node accepts at once (0: no cap)")
+	var cfg config
+	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:9001", "address to listen on")
+	flag.StringVar(&cfg.redisAddr, "redis", "127.0.0.1:6379", "Redis address")
+	flag.StringVar(&cfg.id, "node", "", "this node's name, for logs and clients (default: the listen address)")
+	flag.Int64Var(&cfg.maxLen, "maxlen", 10000, "messages kept per room (approximately: MAXLEN ~)")
+	flag.DurationVar(&cfg.dedup, "dedup", 10*time.Minute, "how long a message's ref is remembered, to store a resent message once")
+	flag.IntVar(&cfg.maxConns, "max-conns", 0, "WebSocket connections this node accepts at once (0: no cap)")
+	flag.DurationVar(&cfg.drain, "drain", 10*time.Second, "on SIGTERM, how long clients get to take their close (1001) before their connections are cut")
 	flag.Parse()
-	if *id == "" {
-		*id = *addr
+	if cfg.id == "" {
+		cfg.id = cfg.addr
 	}
 
-	logger := log.New(os.Stderr, *id+" ", log.LstdFlags|log.Lmicroseconds)
+	logger := log.New(os.Stderr, cfg.id+" ", log.LstdFlags|log.Lmicroseconds)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *addr, *redisAddr, *id, *maxLen, *dedup, *maxConns, logger); err != nil {
+	if err := run(ctx, cfg, logger); err != nil {
 		logger.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, addr, redisAddr, id string, maxLen int64, dedup time.Duration, maxConns int, logger *log.Logger) error {
+func run(ctx context.Context, cfg config, logger *log.Logger) error {
+	addr, redisAddr, id := cfg.addr, cfg.redisAddr, cfg.id
 	rdb := redis.NewClient(&redis.Options{
 		Addr: redisAddr,
 		// Deadlines from contexts bound each command: a join or a send
@@ -61,9 +73,12 @@ func run(ctx context.Context, addr, redisAddr, id string, maxLen int64, dedup ti
 	})
 	defer rdb.Close()
 
-	h := newHub(&store{rdb: rdb, maxLen: maxLen, dedupTTL: dedup}, id, logger)
+	h := newHub(&store{rdb: rdb, maxLen: cfg.maxLen, dedupTTL: cfg.dedup}, id, logger)
 	n := newNode(id, h, logger)
-	n.ws.MaxConns = maxConns
+	n.ws.MaxConns = cfg.maxConns
+	// A close, 1001 at a graceful stop above all, may wait behind what a
+	// slow client has not read yet: give it as long as the drain.
+	n.ws.Options.CloseTimeout = cfg.drain
 
 	srv := &http.Server{
 		Handler:           n.routes(),
@@ -93,7 +108,7 @@ func run(ctx context.Context, addr, redisAddr, id string, maxLen int64, dedup ti
 	// proxy sends new connections elsewhere), every client gets 1001 and
 	// reconnects through the proxy to another node with its last ID.
 	logger.Printf("shutting down")
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdown, cancel := context.WithTimeout(context.Background(), cfg.drain)
 	defer cancel()
 	var wg sync.WaitGroup
 	var httpErr, wsErr error
