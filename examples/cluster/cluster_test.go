@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,9 @@ type cluster struct {
 	clients []*chatClient
 	changed event
 	tally   tally
+	// before is, per client, how many messages it had received when Redis
+	// lost its data: what its room's stream no longer holds.
+	before map[*chatClient]int
 }
 
 // TestCluster runs the chat as a deployment would: three node processes
@@ -218,6 +222,102 @@ func TestCluster(t *testing.T) {
 		}
 		cl.checkExact()
 	})
+
+	t.Run("redis-restarted-empty", func(t *testing.T) {
+		cl.t = t
+		connects := cl.connects()
+		// Between rounds, so that no message is in flight: a resent one
+		// would find its ref gone with the rest, and be stored again.
+		cl.stopRedis()
+		cl.redis.wipe()
+		cl.before = map[*chatClient]int{}
+		for _, c := range cl.clients {
+			c.mu.Lock()
+			cl.before[c] = len(c.got)
+			c.mu.Unlock()
+		}
+		cl.redis.start()
+		// Each node says which of its rooms lost their history.
+		took := poll(t, limit, "every node to report the rooms whose history was lost", func() (bool, string) {
+			for _, n := range cl.nodes {
+				if s := n.stats(t); s.LostRooms != s.Rooms {
+					return false, fmt.Sprintf("%s: %d of %d rooms", n.id, s.LostRooms, s.Rooms)
+				}
+			}
+			return true, ""
+		})
+		for _, n := range cl.nodes {
+			said := 0
+			for _, line := range strings.Split(n.out.String(), "\n") {
+				if strings.Contains(line, "lost its history") {
+					if said == 0 {
+						t.Logf("%s says: %s", n.id, line)
+					}
+					said++
+				}
+			}
+			t.Logf("%s reported %d rooms' history lost", n.id, said)
+		}
+		t.Logf("all nodes reported the loss %v after redis was back", took.Round(time.Millisecond))
+		cl.sayRound(ctx, 3, nil)
+		if now := cl.connects(); now != connects {
+			t.Errorf("clients reconnected %d times during the redis restart", now-connects)
+		}
+		cl.checkSinceWipe()
+	})
+}
+
+// stopRedis kills redis-server and waits until every node has noticed.
+func (cl *cluster) stopRedis() {
+	t := cl.t
+	t.Helper()
+	cl.redis.kill()
+	poll(t, limit, "every node to notice redis is gone", func() (bool, string) {
+		for _, n := range cl.nodes {
+			if n.stats(t).RedisUp {
+				return false, n.id + " still reads"
+			}
+		}
+		return true, ""
+	})
+}
+
+// checkSinceWipe is checkExact for a Redis that lost its data: what each
+// client received since then equals its room's new stream, and what it
+// had before is untouched.
+func (cl *cluster) checkSinceWipe() {
+	t := cl.t
+	t.Helper()
+	total := 0
+	for _, c := range cl.clients {
+		msgs, err := cl.rdb.XRange(context.Background(), logKey(c.room), "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.mu.Lock()
+		got := c.got[cl.before[c]:]
+		if len(got) != len(msgs) {
+			t.Errorf("%s: received %d messages since the wipe; the stream has %d", c.name, len(got), len(msgs))
+		} else {
+			for i, m := range msgs {
+				if e := entryOf(m); got[i].id != e.ID || got[i].ref != e.Ref {
+					t.Errorf("%s: message %d since the wipe is %v, the stream has %v", c.name, i, got[i], e)
+					break
+				}
+			}
+		}
+		if len(c.violations) > 0 {
+			t.Errorf("%s: out of order or twice: %v", c.name, c.violations)
+		}
+		for ref := range c.pending {
+			t.Errorf("%s: %s never acknowledged", c.name, ref)
+		}
+		total += len(got)
+		c.mu.Unlock()
+	}
+	if !t.Failed() {
+		t.Logf("after the wipe: %d deliveries, each client's new messages equal to its room's new stream; what clients had before, they keep", total)
+	}
 }
 
 // sayRound has every client say n messages, runs disrupt once a fifth of
@@ -252,7 +352,7 @@ func (cl *cluster) sayRound(ctx context.Context, n int, disrupt func()) {
 	// that makes. checkExact then looks at each one.
 	want := int64(0)
 	for _, c := range cl.clients {
-		want += cl.streamLen(c.room)
+		want += int64(cl.before[c]) + cl.streamLen(c.room)
 	}
 	recvTook := waitFor(t, cl.changed, limit, "every client to receive its room's messages", func() (bool, string) {
 		got := cl.tally.received.Load()

@@ -229,6 +229,7 @@ func (p *proc) pid() int { return p.cmd.Process.Pid }
 type redisServer struct {
 	*proc
 	addr string
+	dir  string // its working directory, with the append-only file
 }
 
 func startRedis(t *testing.T) *redisServer {
@@ -255,7 +256,7 @@ save ""
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := &redisServer{proc: newProc(t, "redis-server", bin, path), addr: addr}
+	r := &redisServer{proc: newProc(t, "redis-server", bin, path), addr: addr, dir: dir}
 	r.start()
 	return r
 }
@@ -265,6 +266,15 @@ save ""
 func (r *redisServer) start() {
 	r.t.Helper()
 	r.proc.start(func() bool { return redisPing(r.addr) })
+}
+
+// wipe removes the data Redis keeps on disk, while it is stopped: it
+// starts again empty, as one without persistence would.
+func (r *redisServer) wipe() {
+	r.t.Helper()
+	if err := os.RemoveAll(filepath.Join(r.dir, "appendonlydir")); err != nil {
+		r.t.Fatal(err)
+	}
 }
 
 func redisPing(addr string) bool {

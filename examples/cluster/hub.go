@@ -50,6 +50,7 @@ type hub struct {
 	up     bool // whether run's last XREAD succeeded; see Healthy
 
 	delivered uint64 // entries broadcast, under mu
+	lostRooms int    // rooms found to have lost their history, under mu
 }
 
 // roomState is a room with members on this node.
@@ -281,11 +282,28 @@ func (h *hub) run(ctx context.Context) {
 		}
 		h.mu.Unlock()
 
-		res, err := h.store.rdb.XRead(ctx, &redis.XReadArgs{
-			Streams: append(keys, ids...),
-			Count:   512, // per stream: a busy room cannot starve the rest
-			Block:   h.block,
-		}).Result()
+		var (
+			res []redis.XStream
+			err error
+		)
+		if !down.IsZero() {
+			// Redis is back if it answers the loss check, which must run
+			// before anything new is read: the blocking read would wait
+			// for news first.
+			err = h.checkLoss(ctx, keys[1:], states)
+		}
+		if err == nil {
+			if !down.IsZero() {
+				h.log.Printf("redis: reading again after %v", time.Since(down).Round(time.Millisecond))
+				down, backoff = time.Time{}, 50*time.Millisecond
+				h.setUp(true)
+			}
+			res, err = h.store.rdb.XRead(ctx, &redis.XReadArgs{
+				Streams: append(keys, ids...),
+				Count:   512, // per stream: a busy room cannot starve the rest
+				Block:   h.block,
+			}).Result()
+		}
 		if err != nil && !errors.Is(err, redis.Nil) {
 			if ctx.Err() != nil {
 				return
@@ -303,11 +321,6 @@ func (h *hub) run(ctx context.Context) {
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
-		if !down.IsZero() {
-			h.log.Printf("redis: reading again after %v", time.Since(down).Round(time.Millisecond))
-			down, backoff = time.Time{}, 50*time.Millisecond
-			h.setUp(true)
-		}
 		for _, s := range res {
 			if s.Stream == h.wakeKey {
 				wakeID = s.Messages[len(s.Messages)-1].ID
@@ -316,6 +329,71 @@ func (h *hub) run(ctx context.Context) {
 			h.deliver(roomOfKey(s.Stream), index[s.Stream], s.Messages)
 		}
 	}
+}
+
+// checkLoss runs after an outage, before the next read: it looks for
+// rooms whose stream no longer holds the entry at this node's cursor,
+// although the stream was not trimmed past it. That
+// is a Redis that came back without its data (no append-only file, a
+// replica promoted before it had the last writes): the room's history up
+// to the cursor is gone. The node says so, once per room and outage, and
+// counts it in /stats. Live messages flow on: Redis gives new entries IDs
+// after the old ones, since IDs start with the time.
+//
+// It fails only if Redis does not answer.
+func (h *hub) checkLoss(ctx context.Context, keys []string, states []*roomState) error {
+	cursors := make([]streamID, len(states))
+	h.mu.Lock()
+	for i, st := range states {
+		cursors[i] = st.cursor // only deliver moves it, on this goroutine
+	}
+	h.mu.Unlock()
+
+	pipe := h.store.rdb.Pipeline()
+	pipe.Ping(ctx)
+	ranges := make([]*redis.XMessageSliceCmd, len(keys))
+	infos := make([]*redis.XInfoStreamCmd, len(keys))
+	for i, key := range keys {
+		if cursors[i].isZero() {
+			continue // nothing delivered here: nothing to lose
+		}
+		c := cursors[i].String()
+		ranges[i] = pipe.XRange(ctx, key, c, c)
+		infos[i] = pipe.XInfoStream(ctx, key)
+	}
+	cmds, _ := pipe.Exec(ctx) // errors are read per command below
+	if err := cmds[0].Err(); err != nil {
+		return err
+	}
+	for i, key := range keys {
+		if ranges[i] == nil {
+			continue
+		}
+		msgs, err := ranges[i].Result()
+		if err != nil {
+			h.log.Printf("redis: checking %s for lost messages: %v", key, err)
+			continue
+		}
+		if len(msgs) > 0 {
+			continue // the entry is there: nothing was lost
+		}
+		var ends, trimmed streamID
+		if info, err := infos[i].Result(); err == nil {
+			ends = mustParseID(info.LastGeneratedID)
+			if info.MaxDeletedEntryID != "" {
+				trimmed = mustParseID(info.MaxDeletedEntryID)
+			}
+		}
+		if !trimmed.less(cursors[i]) {
+			continue // trimmed by MAXLEN, as expected of old entries
+		}
+		h.log.Printf("redis: room %s lost its history: Redis no longer has %s, the last message this node delivered (the stream now ends at %s); members here have what they saw, newcomers will not; live messages go on",
+			roomOfKey(key), cursors[i], ends)
+		h.mu.Lock()
+		h.lostRooms++
+		h.mu.Unlock()
+	}
+	return nil
 }
 
 // deliver broadcasts msgs, read from room's stream for st, to the room's
@@ -368,12 +446,13 @@ type hubStats struct {
 	Members   int    `json:"members"`
 	Delivered uint64 `json:"delivered"`
 	RedisUp   bool   `json:"redis_up"`
+	LostRooms int    `json:"lost_rooms"` // rooms whose history Redis lost (see checkLoss)
 }
 
 func (h *hub) stats() hubStats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := hubStats{Rooms: len(h.active), Delivered: h.delivered, RedisUp: h.up}
+	s := hubStats{Rooms: len(h.active), Delivered: h.delivered, RedisUp: h.up, LostRooms: h.lostRooms}
 	for _, st := range h.active {
 		s.Members += st.members
 	}
