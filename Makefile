@@ -4,14 +4,16 @@ GO        ?= go
 FUZZTIME  ?= 1m
 BENCHTIME ?= 1s
 
-.PHONY: test check unit interop-setup conformance bench fuzz stress bench-compare autobahn-docker demo
+.PHONY: test check unit interop-setup conformance bench fuzz stress bench-compare autobahn-docker demo cluster-demo
 
 ## test: everything CI checks: formatting, vet, unit and end-to-end tests
 ## under the race detector (the interop tests included), and the Autobahn
-## conformance suite. It needs Chromium, python3-websockets and node/npm
-## installed (interop-setup names what is missing and how to install it),
+## conformance suite. It needs Chromium, python3-websockets, node/npm,
+## nginx and redis-server installed (interop-setup names what is missing
+## for the interop tests; the cluster test names its own),
 ## and the npm registry and the Go module proxy reachable the first time
-## (the interop tests' npm packages; the benchmarks module's requirements).
+## (the interop tests' npm packages; the requirements of the benchmarks
+## and examples/cluster modules).
 test: check unit conformance
 
 check:
@@ -23,6 +25,7 @@ check:
 unit: interop-setup
 	$(GO) test -race -count=1 ./...
 	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd examples/cluster && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 ## interop-setup: install the interop tests' npm packages from the lock
 ## file if they are missing, and fail naming anything else the interop
@@ -60,3 +63,8 @@ autobahn-docker:
 ## demo: the chat example on http://localhost:8080.
 demo:
 	$(GO) run ./examples/chat
+
+## cluster-demo: the chat on three nodes behind nginx, with Redis between
+## them, on http://127.0.0.1:8080 (needs redis-server and nginx).
+cluster-demo:
+	@sh examples/cluster/demo.sh
