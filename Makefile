@@ -30,9 +30,15 @@ unit: interop-setup
 interop-setup:
 	@sh examples/interop/setup.sh
 
-## conformance: the Autobahn fuzzingclient cases, in Go, against examples/echo.
+## conformance: the Autobahn cases, in Go, from both sides: the
+## fuzzingclient role against the server (examples/echo), then the
+## fuzzingserver role against the client (examples/echoclient). Each prints
+## its summary line; either one failing fails the target, after both ran.
 conformance:
-	@sh autobahn/run.sh
+	@status=0; \
+	sh autobahn/run.sh || status=1; \
+	sh autobahn/run-client.sh || status=1; \
+	exit $$status
 
 ## bench: the hot paths, with allocations.
 bench:
