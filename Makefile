@@ -8,8 +8,9 @@ BENCHTIME ?= 1s
 
 ## test: everything CI checks: formatting, vet, unit and end-to-end tests
 ## under the race detector (the interop tests included), and the Autobahn
-## conformance suite. It needs Chromium, python3-websockets and node/npm
-## installed (interop-setup names what is missing and how to install it),
+## conformance suite from both sides. It needs Chromium, python3-websockets,
+## tinyproxy and node/npm installed (interop-setup names what is missing and
+## how to install it),
 ## and the npm registry and the Go module proxy reachable the first time
 ## (the interop tests' npm packages; the benchmarks module's requirements).
 test: check unit conformance
