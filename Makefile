@@ -8,9 +8,9 @@ BENCHTIME ?= 1s
 
 ## test: everything CI checks: formatting, vet, unit and end-to-end tests
 ## under the race detector (the interop tests included), and the Autobahn
-## conformance suite. It needs Chromium, python3-websockets, node/npm,
-## nginx and redis-server installed (interop-setup names what is missing
-## for the interop tests; the cluster test names its own),
+## conformance suite from both sides. It needs Chromium, python3-websockets,
+## node/npm, nginx, tinyproxy and redis-server installed (interop-setup names
+## what is missing for the interop tests; the cluster test names its own),
 ## and the npm registry and the Go module proxy reachable the first time
 ## (the interop tests' npm packages; the requirements of the benchmarks
 ## and examples/cluster modules).
@@ -33,9 +33,15 @@ unit: interop-setup
 interop-setup:
 	@sh examples/interop/setup.sh
 
-## conformance: the Autobahn fuzzingclient cases, in Go, against examples/echo.
+## conformance: the Autobahn cases, in Go, from both sides: the
+## fuzzingclient role against the server (examples/echo), then the
+## fuzzingserver role against the client (examples/echoclient). Each prints
+## its summary line; either one failing fails the target, after both ran.
 conformance:
-	@sh autobahn/run.sh
+	@status=0; \
+	sh autobahn/run.sh || status=1; \
+	sh autobahn/run-client.sh || status=1; \
+	exit $$status
 
 ## bench: the hot paths, with allocations.
 bench:

@@ -45,6 +45,12 @@
 // changed, and it lets the server close TCP first at the end of the closing
 // handshake. A Conn from Dial has a keepalive like a server's.
 //
+// The client is conformance-tested like the server: the repository's
+// Autobahn suite (autobahn/), in its fuzzingserver role, runs all 517 cases
+// against examples/echoclient, which uses Dial. Every case passes but those
+// that need client_max_window_bits, which Dial does not offer:
+// compress/flate cannot compress within a window under 32 KiB.
+//
 // Testing a handler is the common case: serve it with httptest and Dial it.
 //
 //	srv := httptest.NewServer(websocket.Handler(echo))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"time"
 )
 
@@ -21,7 +22,10 @@ type Case struct {
 	// timers; zero means defaultCaseLimit.
 	Limit time.Duration
 	// Offers are the permessage-deflate offers of the opening handshake,
-	// the preferred first; none for the cases without compression.
+	// the preferred first; none for the cases without compression. In the
+	// fuzzingserver role they are what the suite asks of the client's
+	// compressor when it accepts the client's offer, tried in this order
+	// (see acceptOffer).
 	Offers []deflateOffer
 }
 
@@ -134,16 +138,14 @@ func (s *Session) sendCompressed(opcode byte, payload []byte, fragmentSize int) 
 	}
 }
 
-// Compressed reports whether the server agreed permessage-deflate.
+// Compressed reports whether permessage-deflate was agreed.
 func (s *Session) Compressed() bool { return s.deflate != nil }
 
 // StreamFrame starts one frame of the given total payload length and
 // returns a function that sends the next part of its payload. Autobahn's
 // beginMessageFrame/sendMessageFrameData: the 6.4 cases pause inside a frame.
 func (s *Session) StreamFrame(opcode byte, length int) func(part []byte) {
-	whole := encodeFrame(true, 0, opcode, make([]byte, length))
-	header := whole[:len(whole)-length]
-	key := [4]byte(header[len(header)-4:])
+	header, key := frameHeader(!s.server, true, 0, opcode, length)
 	s.txFrames[opcode]++
 	s.txOctets += int64(len(header))
 	s.out.enqueue(chunk{data: header, sync: true})
@@ -199,4 +201,21 @@ func (s *Session) OnMessage(fn func(payload []byte, binary bool)) { s.onMessage 
 // that judge in their own OnMessage (sections 9 and 10).
 func (s *Session) SetOutcome(behavior, result string) {
 	s.behavior, s.result = behavior, result
+}
+
+// texts returns the case's description and expectation as the report of a
+// role shows them. They are written for the client role, where the peer
+// under test is the server; in the server role the peer is the client, and
+// a compression case's offers are what the suite asks when it accepts the
+// client's offer.
+func (c *Case) texts(server bool) (description, expectation string) {
+	if !server {
+		return c.Description, c.Expectation
+	}
+	peer := strings.NewReplacer("The server", "The client", "the server", "the client")
+	description = c.Description
+	if c.Offers != nil {
+		description = strings.Replace(description, "Offer: "+offerHeader(c.Offers)+".", "Accepted: "+acceptDescription(c.Offers)+".", 1)
+	}
+	return peer.Replace(description), peer.Replace(c.Expectation)
 }

@@ -45,12 +45,12 @@ var compressionSizes = []compressionSize{
 // client_no_context_takeover and client_max_window_bits.
 var compressionOffers = [][]deflateOffer{
 	{{}},
-	{{serverNoContextTakeover: true}},
-	{{serverMaxWindowBits: 9}},
-	{{serverMaxWindowBits: 15}},
-	{{serverNoContextTakeover: true, serverMaxWindowBits: 9}},
-	{{serverNoContextTakeover: true, serverMaxWindowBits: 15}},
-	{{serverNoContextTakeover: true, serverMaxWindowBits: 9}, {serverNoContextTakeover: true}, {}},
+	{{peerNoContextTakeover: true}},
+	{{peerMaxWindowBits: 9}},
+	{{peerMaxWindowBits: 15}},
+	{{peerNoContextTakeover: true, peerMaxWindowBits: 9}},
+	{{peerNoContextTakeover: true, peerMaxWindowBits: 15}},
+	{{peerNoContextTakeover: true, peerMaxWindowBits: 9}, {peerNoContextTakeover: true}, {}},
 }
 
 // Sections 12 and 13: permessage-deflate. 12.1-12.5 send each corpus with
@@ -70,9 +70,10 @@ func compressionCases() []*Case {
 	return cases
 }
 
-// compressionCase is Autobahn's generated 12.x.x/13.x.x case: if the server
-// declines permessage-deflate the case is UNIMPLEMENTED and we close at
-// once; otherwise the messages go out one by one, compressed, and each echo
+// compressionCase is Autobahn's generated 12.x.x/13.x.x case: if no
+// permessage-deflate is agreed (the server declines our offers, or, in the
+// server role, the client made no offer the case accepts) the case is
+// UNIMPLEMENTED and we close at once; otherwise the messages go out one by one, compressed, and each echo
 // must equal what was sent.
 func compressionCase(id string, data *corpus, sz compressionSize, offers []deflateOffer) *Case {
 	kind := "text"
@@ -87,14 +88,18 @@ func compressionCase(id string, data *corpus, sz compressionSize, offers []defla
 		ID: id,
 		Description: fmt.Sprintf("%d compressed %s messages of %d octets from %q (%d octets), in %s, each sent when the previous one is echoed. Offer: %s.",
 			sz.count, kind, sz.size, data.desc, data.size, frames, offerHeader(offers)),
-		Expectation: fmt.Sprintf("Every message is echoed as sent, all within %v; clean close with 1000. UNIMPLEMENTED if the server declines the offer.", sz.wait),
+		Expectation: fmt.Sprintf("Every message is echoed as sent, all within %v; clean close with 1000. UNIMPLEMENTED if permessage-deflate is not agreed.", sz.wait),
 		ReportTime:  true,
 		Limit:       sz.wait + defaultCaseLimit,
 		Offers:      offers,
 		Start: func(s *Session) {
 			s.ExpectClose(normalClose)
 			if !s.Compressed() {
-				s.SetOutcome(Unimplemented, "The server accepted none of the permessage-deflate offers.")
+				if s.server {
+					s.SetOutcome(Unimplemented, "The client made no permessage-deflate offer the case accepts.")
+				} else {
+					s.SetOutcome(Unimplemented, "The server accepted none of the permessage-deflate offers.")
+				}
 				s.Close(1000, nil)
 				return
 			}

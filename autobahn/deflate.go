@@ -15,23 +15,31 @@ import (
 // inflation of messages.
 
 // deflateOffer is one permessage-deflate offer, as Autobahn's
-// PerMessageDeflateOffer writes it. Autobahn's cases always offer
-// client_no_context_takeover and client_max_window_bits (without a value):
-// the client can take both if the server asks. They differ in what they ask
-// of the server.
+// PerMessageDeflateOffer writes it, in the client role; in the fuzzingserver
+// role the same pair is what the suite's server asks of the client when it
+// accepts the client's offer (Autobahn's accept functions of 12.x and 13.x).
+// Autobahn's cases always offer client_no_context_takeover and
+// client_max_window_bits (without a value): the client can take both if the
+// server asks. They differ in what they ask of the peer's compressor.
 type deflateOffer struct {
-	serverNoContextTakeover bool // ask the server to reset its compressor after each message
-	serverMaxWindowBits     int  // ask the server for a window of at most 2^n octets; 0: no limit asked
+	// peerNoContextTakeover asks the peer to reset its compressor after each
+	// message: server_no_context_takeover in the client role's offer,
+	// client_no_context_takeover in the server role's answer.
+	peerNoContextTakeover bool
+	// peerMaxWindowBits asks the peer for a window of at most 2^n octets, 0
+	// for no limit: server_max_window_bits in the client role's offer,
+	// client_max_window_bits in the server role's answer.
+	peerMaxWindowBits int
 }
 
-// String is the offer as it goes into Sec-WebSocket-Extensions.
+// String is the offer as it goes into Sec-WebSocket-Extensions (client role).
 func (o deflateOffer) String() string {
 	s := "permessage-deflate; client_no_context_takeover; client_max_window_bits"
-	if o.serverNoContextTakeover {
+	if o.peerNoContextTakeover {
 		s += "; server_no_context_takeover"
 	}
-	if o.serverMaxWindowBits != 0 {
-		s += fmt.Sprintf("; server_max_window_bits=%d", o.serverMaxWindowBits)
+	if o.peerMaxWindowBits != 0 {
+		s += fmt.Sprintf("; server_max_window_bits=%d", o.peerMaxWindowBits)
 	}
 	return s
 }
@@ -47,11 +55,28 @@ func offerHeader(offers []deflateOffer) string {
 }
 
 // deflateParams is what the server's response agreed.
+//
+// The fields are named from the client role's side, where the suite is the
+// client: the compressor follows client_*, the inflater server_*. In the
+// fuzzingserver role the suite keeps the real agreement for its report and
+// builds its codecs from swapped().
 type deflateParams struct {
 	serverNoContextTakeover bool // the server resets its compressor: so may our inflater
 	clientNoContextTakeover bool // we must reset our compressor after each message
 	serverMaxWindowBits     int  // 8..15; the window of what we inflate
 	clientMaxWindowBits     int  // 8..15; the window we may compress with
+}
+
+// swapped is p seen from the server's side: what the server compresses
+// under in the client_* fields, what it inflates under in the server_*
+// fields, so that newDeflater and newInflater serve either role.
+func (p deflateParams) swapped() deflateParams {
+	return deflateParams{
+		serverNoContextTakeover: p.clientNoContextTakeover,
+		clientNoContextTakeover: p.serverNoContextTakeover,
+		serverMaxWindowBits:     p.clientMaxWindowBits,
+		clientMaxWindowBits:     p.serverMaxWindowBits,
+	}
 }
 
 func (p deflateParams) String() string {
@@ -175,15 +200,148 @@ func negotiate(offers []deflateOffer, values []string) (deflateParams, error) {
 	// accepted by a response that has the former, and the latter with a
 	// value of at most N.
 	for _, o := range offers {
-		if o.serverNoContextTakeover && !agreed.serverNoContextTakeover {
+		if o.peerNoContextTakeover && !agreed.serverNoContextTakeover {
 			continue
 		}
-		if o.serverMaxWindowBits != 0 && (!seen["server_max_window_bits"] || agreed.serverMaxWindowBits > o.serverMaxWindowBits) {
+		if o.peerMaxWindowBits != 0 && (!seen["server_max_window_bits"] || agreed.serverMaxWindowBits > o.peerMaxWindowBits) {
 			continue
 		}
 		return agreed, nil
 	}
 	return deflateParams{}, errors.New("the response accepts none of the offers")
+}
+
+// clientOffer is one permessage-deflate offer a client made, as the
+// fuzzingserver role reads it (Autobahn's PerMessageDeflateOffer.parse).
+type clientOffer struct {
+	// acceptNoContextTakeover: the offer has client_no_context_takeover,
+	// so the client can reset its compressor if the server asks.
+	acceptNoContextTakeover bool
+	// acceptMaxWindowBits: the offer has client_max_window_bits, with or
+	// without a value, so the client can limit its window if asked.
+	acceptMaxWindowBits bool
+	// requestNoContextTakeover: server_no_context_takeover, asked of us.
+	requestNoContextTakeover bool
+	// requestMaxWindowBits: server_max_window_bits=N, asked of us; 0 none.
+	requestMaxWindowBits int
+}
+
+// parseClientOffers returns the permessage-deflate offers in a client's
+// Sec-WebSocket-Extensions, in its order of preference; other extensions
+// are left out (the suite supports none). As in Autobahn's server, an
+// offer with a parameter RFC 7692 does not define for an offer, a value
+// out of range or a parameter given twice fails the opening handshake:
+// a client is not expected to send one.
+func parseClientOffers(values []string) ([]clientOffer, error) {
+	names, params, err := parseExtensions(values)
+	if err != nil {
+		return nil, err
+	}
+	var offers []clientOffer
+	for i, name := range names {
+		if name != "permessage-deflate" {
+			continue
+		}
+		var o clientOffer
+		seen := map[string]bool{}
+		for _, p := range params[i] {
+			if seen[p.name] {
+				return nil, fmt.Errorf("permessage-deflate offer: parameter %s appears twice", p.name)
+			}
+			seen[p.name] = true
+			switch p.name {
+			case "client_no_context_takeover", "server_no_context_takeover":
+				if p.hasValue {
+					return nil, fmt.Errorf("permessage-deflate offer: parameter %s has a value (%q)", p.name, p.value)
+				}
+				if p.name == "client_no_context_takeover" {
+					o.acceptNoContextTakeover = true
+				} else {
+					o.requestNoContextTakeover = true
+				}
+			case "client_max_window_bits":
+				// The value, if any, is a hint the server may ignore
+				// (RFC 7692 section 7.1.2.2); Autobahn ignores it.
+				if _, ok := windowBits(p.value); p.hasValue && !ok {
+					return nil, fmt.Errorf("permessage-deflate offer: client_max_window_bits=%q is not from 8 to 15", p.value)
+				}
+				o.acceptMaxWindowBits = true
+			case "server_max_window_bits":
+				bits, ok := windowBits(p.value)
+				if !p.hasValue || !ok {
+					return nil, fmt.Errorf("permessage-deflate offer: server_max_window_bits needs a value from 8 to 15, got %q", p.value)
+				}
+				o.requestMaxWindowBits = bits
+			default:
+				return nil, fmt.Errorf("permessage-deflate offer: parameter %q is not defined for an offer", p.name)
+			}
+		}
+		offers = append(offers, o)
+	}
+	return offers, nil
+}
+
+// acceptOffer is the fuzzingserver role's answer to a client's offers,
+// Autobahn's accept functions of 12.x and 13.x: for each of the case's
+// requests in turn (13.7 has three), the first offer that can take it is
+// accepted. A request for client_no_context_takeover or a
+// client_max_window_bits needs an offer that has that parameter. The
+// answer honours what the offer asks of the server
+// (server_no_context_takeover, server_max_window_bits) and adds what the
+// request asks of the client. It reports false, declining every offer,
+// when no offer can take any request or the case makes none.
+func acceptOffer(requests []deflateOffer, offers []clientOffer) (deflateParams, string, bool) {
+	for _, r := range requests {
+		for _, o := range offers {
+			if r.peerNoContextTakeover && !o.acceptNoContextTakeover {
+				continue
+			}
+			if r.peerMaxWindowBits != 0 && !o.acceptMaxWindowBits {
+				continue
+			}
+			p := deflateParams{serverMaxWindowBits: 15, clientMaxWindowBits: 15}
+			answer := "permessage-deflate"
+			if o.requestNoContextTakeover {
+				p.serverNoContextTakeover = true
+				answer += "; server_no_context_takeover"
+			}
+			if o.requestMaxWindowBits != 0 {
+				p.serverMaxWindowBits = o.requestMaxWindowBits
+				answer += fmt.Sprintf("; server_max_window_bits=%d", o.requestMaxWindowBits)
+			}
+			if r.peerNoContextTakeover {
+				p.clientNoContextTakeover = true
+				answer += "; client_no_context_takeover"
+			}
+			if r.peerMaxWindowBits != 0 {
+				p.clientMaxWindowBits = r.peerMaxWindowBits
+				answer += fmt.Sprintf("; client_max_window_bits=%d", r.peerMaxWindowBits)
+			}
+			return p, answer, true
+		}
+	}
+	return deflateParams{}, "", false
+}
+
+// acceptDescription says, for a report of the server role, which client
+// offers acceptOffer takes for a case's requests and what it answers.
+func acceptDescription(requests []deflateOffer) string {
+	parts := make([]string, len(requests))
+	for i, r := range requests {
+		var asks []string
+		if r.peerNoContextTakeover {
+			asks = append(asks, "client_no_context_takeover")
+		}
+		if r.peerMaxWindowBits != 0 {
+			asks = append(asks, fmt.Sprintf("client_max_window_bits=%d", r.peerMaxWindowBits))
+		}
+		if len(asks) == 0 {
+			parts[i] = "the client's first permessage-deflate offer, as it is"
+		} else {
+			parts[i] = "the first offer that allows it, answered with " + strings.Join(asks, "; ")
+		}
+	}
+	return strings.Join(parts, "; failing that, ")
 }
 
 // deflateTail is what a sender strips from the end of a compressed message

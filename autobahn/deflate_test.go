@@ -238,20 +238,31 @@ func (e *deflateEcho) start(t *testing.T) *url.URL {
 		}
 		rw.WriteString("\r\n")
 		rw.Flush()
-		e.serve(conn, rw.Reader, resp)
+		e.serve(conn, rw.Reader, resp, false)
 	}))
 	t.Cleanup(hs.Close)
 	u, _ := url.Parse("ws://" + hs.Listener.Addr().String() + "/")
 	return u
 }
 
-func (e *deflateEcho) serve(conn net.Conn, r *bufio.Reader, resp string) {
+// serve echoes over conn under the agreed extension resp ("" for none),
+// as the server, or, with client set, as the client: then its frames are
+// masked, and the client_* parameters are its own and server_* the peer's.
+func (e *deflateEcho) serve(conn net.Conn, r *bufio.Reader, resp string, client bool) {
+	own, peer := "server_", "client_"
+	if client {
+		own, peer = peer, own
+	}
 	agreed := resp != ""
-	serverNoCtx := strings.Contains(resp, "server_no_context_takeover")
-	clientNoCtx := strings.Contains(resp, "client_no_context_takeover")
+	ownNoCtx := strings.Contains(resp, own+"no_context_takeover")
+	peerNoCtx := strings.Contains(resp, peer+"no_context_takeover")
 	level := flate.BestSpeed
-	if strings.Contains(resp, "server_max_window_bits=") && !strings.Contains(resp, "server_max_window_bits=15") {
+	if strings.Contains(resp, own+"max_window_bits=") && !strings.Contains(resp, own+"max_window_bits=15") {
 		level = flate.HuffmanOnly // no back-references: within any window
+	}
+	frame := serverFrame
+	if client {
+		frame = clientFrame
 	}
 	var out bytes.Buffer
 	fw, _ := flate.NewWriter(&out, level)
@@ -277,7 +288,9 @@ func (e *deflateEcho) serve(conn net.Conn, r *bufio.Reader, resp string) {
 			n = binary.BigEndian.Uint64(ext[:])
 		}
 		var key [4]byte
-		io.ReadFull(r, key[:])
+		if hdr[1]&0x80 != 0 {
+			io.ReadFull(r, key[:])
+		}
 		payload := make([]byte, n)
 		if _, err := io.ReadFull(r, payload); err != nil {
 			return
@@ -286,7 +299,10 @@ func (e *deflateEcho) serve(conn net.Conn, r *bufio.Reader, resp string) {
 			payload[i] ^= key[i%4]
 		}
 		if op == opClose {
-			conn.Write(serverFrame(true, false, opClose, payload))
+			conn.Write(frame(true, false, opClose, payload))
+			if client {
+				io.Copy(io.Discard, r) // the server closes TCP first
+			}
 			return
 		}
 		if op != opContinuation {
@@ -298,29 +314,29 @@ func (e *deflateEcho) serve(conn net.Conn, r *bufio.Reader, resp string) {
 		}
 		if compressed {
 			var dict []byte
-			if !clientNoCtx {
+			if !peerNoCtx {
 				dict = received[max(0, len(received)-32768):]
 			}
 			zr := flate.NewReaderDict(io.MultiReader(bytes.NewReader(msg), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff})), dict)
 			plain, err := io.ReadAll(zr)
 			if err != nil {
-				conn.Write(serverFrame(true, false, opClose, []byte{0x03, 0xef})) // 1007
+				conn.Write(frame(true, false, opClose, []byte{0x03, 0xef})) // 1007
 				return
 			}
 			received = append(received, plain...)
 			msg = plain
 		}
 		if !agreed || len(msg) < e.threshold {
-			conn.Write(serverFrame(true, false, opcode, msg))
+			conn.Write(frame(true, false, opcode, msg))
 			continue
 		}
 		out.Reset()
-		if serverNoCtx {
+		if ownNoCtx {
 			fw.Reset(&out)
 		}
 		fw.Write(msg)
 		var z []byte
-		if e.finalBlock && serverNoCtx {
+		if e.finalBlock && ownNoCtx {
 			fw.Close()
 			z = out.Bytes()
 		} else {
@@ -341,7 +357,7 @@ func (e *deflateEcho) serve(conn net.Conn, r *bufio.Reader, resp string) {
 			if first {
 				op = opcode
 			}
-			frames = append(frames, serverFrame(end == len(z), first || e.rsvOnContinuation, op, z[i:end])...)
+			frames = append(frames, frame(end == len(z), first || e.rsvOnContinuation, op, z[i:end])...)
 		}
 		conn.Write(frames)
 	}
@@ -366,6 +382,27 @@ func serverFrame(fin, rsv1 bool, opcode byte, payload []byte) []byte {
 		f = binary.BigEndian.AppendUint64(append(f, 127), uint64(n))
 	}
 	return append(f, payload...)
+}
+
+// clientFrame encodes a masked frame.
+func clientFrame(fin, rsv1 bool, opcode byte, payload []byte) []byte {
+	f := serverFrame(fin, rsv1, opcode, nil)
+	f[1] |= 0x80
+	n := len(payload)
+	switch {
+	case n > 0xffff:
+		f = binary.BigEndian.AppendUint64(append(f[:1], 0x80|127), uint64(n))
+	case n > 125:
+		f = binary.BigEndian.AppendUint16(append(f[:1], 0x80|126), uint16(n))
+	default:
+		f[1] = 0x80 | byte(n)
+	}
+	key := [4]byte{0x5a, 0x0f, 0xc3, 0x81}
+	f = append(f, key[:]...)
+	for i, b := range payload {
+		f = append(f, b^key[i%4])
+	}
+	return f
 }
 
 // compressionTestCases are quick cases of sections 12 and 13: the smallest

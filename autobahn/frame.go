@@ -31,34 +31,55 @@ const maxIncomingPayload = 256 << 20
 // opcode, RSV value and FIN bit, valid or not: the cases are made of such
 // frames.
 func encodeFrame(fin bool, rsv, opcode byte, payload []byte) []byte {
-	n := len(payload)
-	buf := make([]byte, 0, 14+n)
+	return encodeFrameAs(true, fin, rsv, opcode, payload)
+}
+
+// encodeFrameAs is encodeFrame for either role: masked (a client's frame)
+// or not (a server's frame, in the fuzzingserver role).
+func encodeFrameAs(masked, fin bool, rsv, opcode byte, payload []byte) []byte {
+	hdr, key := frameHeader(masked, fin, rsv, opcode, len(payload))
+	buf := make([]byte, len(hdr), len(hdr)+len(payload))
+	copy(buf, hdr)
+	buf = append(buf, payload...)
+	if masked {
+		maskBytes(key, buf[len(hdr):])
+	}
+	return buf
+}
+
+// frameHeader returns the header of a frame with a payload of n octets and,
+// when masked, the fresh random key it ends with.
+func frameHeader(masked, fin bool, rsv, opcode byte, n int) ([]byte, [4]byte) {
+	var key [4]byte
+	buf := make([]byte, 0, 14)
 	b0 := rsv<<4&0x70 | opcode&0x0F
 	if fin {
 		b0 |= 0x80
 	}
 	buf = append(buf, b0)
+	var maskBit byte
+	if masked {
+		maskBit = 0x80
+	}
 	switch {
 	case n <= 125:
-		buf = append(buf, 0x80|byte(n))
+		buf = append(buf, maskBit|byte(n))
 	case n <= 0xFFFF:
-		buf = append(buf, 0x80|126)
+		buf = append(buf, maskBit|126)
 		buf = binary.BigEndian.AppendUint16(buf, uint16(n))
 	default:
-		buf = append(buf, 0x80|127)
+		buf = append(buf, maskBit|127)
 		buf = binary.BigEndian.AppendUint64(buf, uint64(n))
 	}
-	var key [4]byte
+	if !masked {
+		return buf, key
+	}
 	if _, err := rand.Read(key[:]); err != nil {
 		// crypto/rand does not fail on supported platforms; a fixed key would
 		// still be a valid (if predictable) mask.
 		key = [4]byte{0x37, 0xfa, 0x21, 0x3d}
 	}
-	buf = append(buf, key[:]...)
-	start := len(buf)
-	buf = append(buf, payload...)
-	maskBytes(key, buf[start:])
-	return buf
+	return append(buf, key[:]...), key
 }
 
 // maskBytes XORs b with the repeating 4-byte key (RFC 6455 section 5.3).

@@ -12,9 +12,13 @@ import (
 //
 //   - the wrong endpoint sent the first Close        FAILED
 //   - a clean close was required and did not happen  UNCLEAN
-//   - the server's close code is not acceptable      WRONG CODE
-//   - we (the client) had to close TCP               FAILED BY CLIENT
+//   - the peer's close code is not acceptable        WRONG CODE
+//   - we, as the client, had to close TCP            FAILED BY CLIENT
 //   - otherwise                                      OK
+//
+// The rules are the same in both roles (case.py's onConnectionLost),
+// except FAILED BY CLIENT: in the server role closing TCP is the suite's
+// own duty, so it says nothing about the client.
 //
 // A case can then adjust both in its Finish hook.
 func (s *Session) judge() {
@@ -40,7 +44,7 @@ func (s *Session) judge() {
 		case s.remoteCloseCode != nil && !containsInt(ec.CloseCode, *s.remoteCloseCode):
 			s.behaviorClose = CloseWrongCode
 			s.resultClose = "The close code should have been " + joinInts(ec.CloseCode) + " or empty"
-		case s.droppedByMe:
+		case s.droppedByMe && !s.server:
 			s.behaviorClose = CloseFailedByClient
 			s.resultClose = "It is preferred that the server close the TCP connection"
 		default:

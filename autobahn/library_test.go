@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -69,4 +71,92 @@ func TestLibraryEcho(t *testing.T) {
 		srv.stop() // so that the output is complete and no longer written
 		t.Logf("server output:\n%s", logs.String())
 	}
+}
+
+// TestLibraryEchoClient builds the repository's echo client and runs it
+// against the suite's server role. Any FAILED or NON-STRICT case fails the
+// test. The cases are split into shards, each served by a fuzzingserver of
+// its own to an echo client of its own, so that they run side by side.
+// Under the race detector the client is built with it too, and the
+// performance section and the large compression cases are left out, as
+// in TestCorrectClient; `make conformance` runs them all without it. With
+// -short only the compression cases of up to 1 KiB messages run.
+func TestLibraryEchoClient(t *testing.T) {
+	t.Parallel()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "examples", "echoclient")); err != nil {
+		t.Skipf("no echo client example to test yet (%v)", err)
+	}
+	bin := filepath.Join(t.TempDir(), "echoclient")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "./examples/echoclient")...)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./examples/echoclient: %v\n%s", err, out)
+	}
+
+	patterns := ""
+	if raceEnabled {
+		// Ids, not patterns, for the compression cases: "12.*.1" would
+		// also match 12.1.10 to 12.1.18, the large ones.
+		patterns = "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*,12.1.1,12.2.1,12.3.1,12.4.1,12.5.1,12.1.11,13.1.1,13.2.1,13.3.1,13.7.1"
+	}
+	cases := mustSelect(t, patterns)
+	if testing.Short() {
+		cases = slices.DeleteFunc(cases, func(c *Case) bool {
+			parts := strings.Split(c.ID, ".")
+			n, _ := strconv.Atoi(parts[len(parts)-1])
+			return c.Offers != nil && n > 4
+		})
+	}
+	const shards = 4
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		results []outcome
+		tl      tally
+	)
+	for i := range shards {
+		var shard []*Case
+		for j := i; j < len(cases); j += shards {
+			shard = append(shard, cases[j])
+		}
+		ts := startFuzzingServer(t, shard)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var logs bytes.Buffer
+			cmd := exec.Command(bin, "-v", "-url", ts.base, "-agent", "wirekit")
+			cmd.Stdout, cmd.Stderr = &logs, &logs
+			if err := cmd.Run(); err != nil {
+				t.Errorf("shard %d: echoclient: %v\n%s", i, err, logs.String())
+			}
+			ts.wait()
+			list, st := ts.agentOutcomes("wirekit")
+			if !st.passed() {
+				// How the client saw each case end.
+				t.Logf("shard %d: echoclient output:\n%s", i, logs.String())
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range list {
+				results = append(results, r)
+				tl.add(r.verdict)
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(results, func(i, j int) bool { return lessID(results[i].c.ID, results[j].c.ID) })
+	for _, r := range results {
+		if !acceptable(r.verdict) {
+			t.Errorf("%s", caseLine(r))
+		}
+	}
+	t.Log(tl.clientLine("wirekit"))
 }

@@ -15,8 +15,17 @@ import (
 )
 
 // TestMain lets the test binary double as a server for -server-cmd tests:
-// "<test binary> faultecho <fault> <addr>" serves the test echo server.
+// "<test binary> faultecho <fault> <addr>" serves the test echo server;
+// and as a client for -client-cmd tests: "<test binary> faultclient
+// <fault> <url> <agent>" runs the test echo client, "firstcaseonly <url>
+// <agent>" runs only the first case, "hang <url> <agent>" never ends.
 func TestMain(m *testing.M) {
+	if len(os.Args) >= 4 {
+		switch os.Args[1] {
+		case "faultclient", "firstcaseonly", "hang":
+			os.Exit(testClient(os.Args[1], os.Args[2:]))
+		}
+	}
 	if len(os.Args) == 4 && os.Args[1] == "faultecho" {
 		var fault faultecho.Fault
 		fmt.Sscan(os.Args[2], (*int)(&fault))
@@ -137,4 +146,47 @@ func TestUnreachableServer(t *testing.T) {
 	if code != exitFail || strings.TrimSpace(out) != "autobahn: 2 cases: 0 OK, 0 INFORMATIONAL, 0 NON-STRICT, 2 FAILED" {
 		t.Errorf("exit %d, output %q", code, out)
 	}
+}
+
+// testClient is the test binary's client mode (see TestMain).
+func testClient(mode string, args []string) int {
+	cl := faultecho.Client{}
+	var base string
+	switch mode {
+	case "faultclient":
+		if len(args) != 3 {
+			return 2
+		}
+		fmt.Sscan(args[0], (*int)(&cl.Fault))
+		base, cl.Agent = args[1], args[2]
+	default:
+		if len(args) != 2 {
+			return 2
+		}
+		base, cl.Agent = args[0], args[1]
+	}
+	var err error
+	switch mode {
+	case "faultclient":
+		err = cl.Run(base)
+	case "firstcaseonly":
+		if _, err = cl.CaseCount(base); err == nil {
+			if err = cl.RunCase(base, 1); err == nil {
+				err = cl.UpdateReports(base)
+			}
+		}
+	case "hang":
+		// Block without ever finishing, as a stuck client would: in Accept,
+		// which the runtime does not take for a deadlock.
+		ln, lerr := net.Listen("tcp", "127.0.0.1:0")
+		if lerr == nil {
+			ln.Accept()
+		}
+		err = lerr
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test client:", err)
+		return 1
+	}
+	return 0
 }

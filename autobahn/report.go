@@ -41,6 +41,7 @@ type caseReport struct {
 	LocalCloseReason               *string            `json:"localCloseReason"`
 	RemoteCloseCode                *int               `json:"remoteCloseCode"`
 	RemoteCloseReason              *string            `json:"remoteCloseReason"`
+	IsServer                       bool               `json:"isServer"`
 	OpenError                      string             `json:"openError,omitempty"`
 	Traffic                        trafficSummary     `json:"traffic"`
 	Compression                    *compressionReport `json:"compression,omitempty"`
@@ -52,8 +53,8 @@ type caseReport struct {
 // the ratio for these cases). Received messages count whether or not the
 // server compressed them.
 type compressionReport struct {
-	Offer              string   `json:"offer"`
-	Response           []string `json:"response"`         // the server's Sec-WebSocket-Extensions
+	Offer              string   `json:"offer"`            // the client's Sec-WebSocket-Extensions (ours in the client role)
+	Response           []string `json:"response"`         // the server's Sec-WebSocket-Extensions (ours in the server role)
 	Agreed             string   `json:"agreed,omitempty"` // empty: the server declined
 	HuffmanOnly        bool     `json:"huffmanOnly,omitempty"`
 	TxMessageOctets    int64    `json:"txMessageOctets"`
@@ -65,7 +66,7 @@ type compressionReport struct {
 // trafficSummary says what went over the wire, without the payloads.
 type trafficSummary struct {
 	TxFrames map[string]int `json:"txFrames"` // frames we sent, by opcode name
-	RxFrames map[string]int `json:"rxFrames"` // frames the server sent, by opcode name
+	RxFrames map[string]int `json:"rxFrames"` // frames the peer sent, by opcode name
 	TxOctets int64          `json:"txOctets"`
 	RxOctets int64          `json:"rxOctets"`
 }
@@ -81,10 +82,11 @@ type indexEntry struct {
 
 func newCaseReport(agent string, r outcome) caseReport {
 	s := r.s
+	description, expectation := r.c.texts(s.server)
 	rep := caseReport{
 		ID:                             r.c.ID,
-		Description:                    r.c.Description,
-		Expectation:                    r.c.Expectation,
+		Description:                    description,
+		Expectation:                    expectation,
 		Agent:                          agent,
 		Started:                        r.started.UTC().Format(time.RFC3339Nano),
 		Duration:                       s.elapsed.Milliseconds(),
@@ -108,6 +110,7 @@ func newCaseReport(agent string, r outcome) caseReport {
 		LocalCloseReason:               reasonText(s.localCloseReason),
 		RemoteCloseCode:                s.remoteCloseCode,
 		RemoteCloseReason:              reasonText(s.remoteCloseReason),
+		IsServer:                       s.server,
 		Traffic: trafficSummary{
 			TxFrames: opcodeCounts(s.txFrames),
 			RxFrames: opcodeCounts(s.rxFrames),
@@ -187,37 +190,58 @@ func reportFileName(agent, id string) string {
 // writeReport writes one JSON file per case, index.json in Autobahn's shape
 // and a readable summary.txt into dir.
 func writeReport(dir, agent string, results []outcome) error {
+	return writeReports(dir, []agentResults{{agent: agent, results: results}})
+}
+
+// agentResults are the outcomes of one agent: the server tested in the
+// client role, a client in the fuzzingserver role.
+type agentResults struct {
+	agent   string
+	results []outcome
+}
+
+// writeReports writes the report of one or more agents into dir: a JSON
+// file per agent and case, one index.json of all agents (agent → case, as
+// Autobahn's reports/servers/index.json and reports/clients/index.json
+// are), and summary.txt with a table and a summary line per agent.
+func writeReports(dir string, agents []agentResults) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	index := map[string]map[string]indexEntry{agent: {}}
+	index := map[string]map[string]indexEntry{}
 	var summary bytes.Buffer
-	tw := tabwriter.NewWriter(&summary, 0, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "case\tverdict\tbehavior\tclose\tcode\tms\tdescription\n")
-	var t tally
-	for _, r := range results {
-		rep := newCaseReport(agent, r)
-		name := reportFileName(agent, r.c.ID)
-		if err := writeJSON(filepath.Join(dir, name), rep); err != nil {
-			return err
+	for i, a := range agents {
+		if i > 0 {
+			summary.WriteString("\n")
 		}
-		index[agent][r.c.ID] = indexEntry{
-			Behavior:        rep.Behavior,
-			BehaviorClose:   rep.BehaviorClose,
-			Duration:        rep.Duration,
-			RemoteCloseCode: rep.RemoteCloseCode,
-			ReportFile:      name,
+		index[a.agent] = map[string]indexEntry{}
+		tw := tabwriter.NewWriter(&summary, 0, 8, 2, ' ', 0)
+		fmt.Fprintf(tw, "case\tverdict\tbehavior\tclose\tcode\tms\tdescription\n")
+		var t tally
+		for _, r := range a.results {
+			rep := newCaseReport(a.agent, r)
+			name := reportFileName(a.agent, r.c.ID)
+			if err := writeJSON(filepath.Join(dir, name), rep); err != nil {
+				return err
+			}
+			index[a.agent][r.c.ID] = indexEntry{
+				Behavior:        rep.Behavior,
+				BehaviorClose:   rep.BehaviorClose,
+				Duration:        rep.Duration,
+				RemoteCloseCode: rep.RemoteCloseCode,
+				ReportFile:      name,
+			}
+			code := "-"
+			if rep.RemoteCloseCode != nil {
+				code = fmt.Sprint(*rep.RemoteCloseCode)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.c.ID, r.verdict, rep.Behavior, rep.BehaviorClose,
+				code, rep.Duration, shorten(rep.Description, 70))
+			t.add(r.verdict)
 		}
-		code := "-"
-		if rep.RemoteCloseCode != nil {
-			code = fmt.Sprint(*rep.RemoteCloseCode)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.c.ID, r.verdict, rep.Behavior, rep.BehaviorClose,
-			code, rep.Duration, shorten(r.c.Description, 70))
-		t.add(r.verdict)
+		tw.Flush()
+		fmt.Fprintf(&summary, "\nagent: %s\n%s\n", a.agent, t)
 	}
-	tw.Flush()
-	fmt.Fprintf(&summary, "\nagent: %s\n%s\n", agent, t)
 	if err := writeJSON(filepath.Join(dir, "index.json"), index); err != nil {
 		return err
 	}

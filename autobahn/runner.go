@@ -18,7 +18,8 @@ type outcome struct {
 	started time.Time
 	verdict string // overallVerdict of the two Autobahn columns
 	openErr error  // why the opening handshake failed, if it did
-	server  string // the server's Server header
+	server  string // the server's Server header (client role)
+	notRun  bool   // the client never opened the case (fuzzingserver role)
 }
 
 // runCase opens a fresh connection for c, runs it and judges it.
@@ -114,8 +115,9 @@ func caseLine(r outcome) string {
 	} else if s.behavior == OK && s.behaviorClose != OK {
 		detail = s.resultClose
 	}
+	description, _ := r.c.texts(s.server)
 	return fmt.Sprintf("%-8s %-13s close %-22s %6d ms  %s: %s",
-		r.c.ID, r.verdict, closing, s.elapsed.Milliseconds(), shorten(r.c.Description, 60), detail)
+		r.c.ID, r.verdict, closing, s.elapsed.Milliseconds(), shorten(description, 60), detail)
 }
 
 func shorten(s string, n int) string {

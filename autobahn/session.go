@@ -43,13 +43,20 @@ const (
 	stateClosed
 )
 
-// Session runs one case over one connection. It is the fuzzing client:
-// a WebSocket client protocol that follows the close rules of Autobahn's
-// (failByDrop off, so failing sends a Close frame) and records what the
-// case judges. Everything except the reader and writer goroutines runs on
-// one event loop, so cases, timers and frames never race.
+// Session runs one case over one connection. It is the fuzzing peer: in
+// the client role (the fuzzingclient, testing a server) a WebSocket client,
+// in the server role (the fuzzingserver, testing a client) a WebSocket
+// server. Either follows the close rules of Autobahn's protocol (failByDrop
+// off, so failing sends a Close frame) and records what the case judges.
+// Everything except the reader and writer goroutines runs on one event
+// loop, so cases, timers and frames never race.
 type Session struct {
-	c      *Case
+	c *Case
+	// server: the suite is the server (the fuzzingserver role). Its frames
+	// go out unmasked and it requires masked ones; it closes TCP as soon as
+	// a closing handshake is complete, as a server should; and dropping
+	// TCP is no fault of its own (there is no FAILED BY CLIENT).
+	server bool
 	conn   net.Conn
 	out    *writer
 	frames chan frameOrErr
@@ -78,6 +85,10 @@ type Session struct {
 	remoteCloseReason              []byte
 	closeTimer                     *timer
 	dropTimer                      *timer
+	// flushOnClose: the connection ends with a graceful close (the server
+	// role's): what is queued, such as the Close just answered, goes out
+	// before TCP is closed.
+	flushOnClose bool
 
 	// Incoming message reassembly.
 	inMessage     bool
@@ -137,7 +148,7 @@ func newSession(c *Case) *Session {
 
 // agree checks the server's Sec-WebSocket-Extensions against the case's
 // offers and sets up permessage-deflate if it was agreed. An invalid answer
-// fails the opening handshake, as Autobahn's client fails it.
+// fails the opening handshake, as Autobahn's client fails it. Client role.
 func (s *Session) agree(response []string) error {
 	p, err := negotiate(s.c.Offers, response)
 	switch {
@@ -146,10 +157,21 @@ func (s *Session) agree(response []string) error {
 	case err != nil:
 		return fmt.Errorf("handshake: Sec-WebSocket-Extensions %q: %w", response, err)
 	}
-	s.deflate = &p
-	s.compressor = newDeflater(p)
-	s.decompress = newInflater(p)
+	s.setDeflate(p)
 	return nil
+}
+
+// setDeflate records the agreed permessage-deflate parameters and makes
+// the codecs: the compressor under what this side's role may send, the
+// inflater under what the peer's may.
+func (s *Session) setDeflate(p deflateParams) {
+	s.deflate = &p
+	local := p
+	if s.server {
+		local = p.swapped()
+	}
+	s.compressor = newDeflater(local)
+	s.decompress = newInflater(local)
 }
 
 // run drives the case over an open connection until the connection is gone.
@@ -192,7 +214,13 @@ func (s *Session) shutdown() {
 	for _, t := range s.timers {
 		t.t.Stop()
 	}
-	s.out.stop()
+	if s.flushOnClose {
+		// A peer that stopped reading cannot hold the close up for long.
+		s.conn.SetWriteDeadline(time.Now().Add(closeHandshakeTimeout * timeScale))
+		s.out.finish()
+	} else {
+		s.out.stop()
+	}
 	s.conn.Close()
 }
 
@@ -266,9 +294,10 @@ func (tm *timer) stop() {
 	}
 }
 
-// writeFrame queues one frame built from the given header bits.
+// writeFrame queues one frame built from the given header bits, masked in
+// the client role.
 func (s *Session) writeFrame(fin bool, rsv, opcode byte, payload []byte, chop int, sync bool) {
-	data := encodeFrame(fin, rsv, opcode, payload)
+	data := encodeFrameAs(!s.server, fin, rsv, opcode, payload)
 	s.txFrames[opcode]++
 	s.txOctets += int64(len(data))
 	s.out.enqueue(chunk{data: data, chop: chop, sync: sync})
@@ -332,6 +361,18 @@ func (s *Session) dropConnection() {
 	s.conn.Close()
 }
 
+// closeConnection is the server role's end of a completed closing
+// handshake: it closes TCP once what is queued (the Close it may just have
+// answered) is written, as Autobahn's server does with loseConnection.
+func (s *Session) closeConnection() {
+	if s.state == stateClosed {
+		return
+	}
+	s.droppedByMe = true
+	s.state = stateClosed
+	s.flushOnClose = true
+}
+
 // connectionLost handles the end of the TCP stream (EOF or error).
 func (s *Session) connectionLost() {
 	if s.state == stateClosed {
@@ -373,7 +414,10 @@ func (s *Session) onFrame(f inFrame) {
 	if f.rsv != 0 && !compressed {
 		s.protocolViolation(fmt.Sprintf("RSV = %d and no extension negotiated", f.rsv))
 	}
-	if f.masked {
+	switch {
+	case s.server && !f.masked:
+		s.protocolViolation("unmasked client-to-server frame")
+	case !s.server && f.masked:
 		s.protocolViolation("masked server-to-client frame")
 	}
 	if f.opcode > 7 {
@@ -526,15 +570,25 @@ func (s *Session) onCloseFrame(code int, reason []byte) {
 	}
 	switch s.state {
 	case stateClosing:
-		// The server's answer to our Close. Now the server must close TCP.
+		// The peer's answer to our Close. Now the server must close TCP:
+		// we ourselves in the server role, at once.
 		s.closeTimer.stop()
 		s.wasClean = true
+		if s.server {
+			s.closeConnection()
+			return
+		}
 		s.dropTimer = s.after(serverConnectionDropTimeout, s.onServerConnectionDropTimeout)
 	case stateOpen:
-		// The server closes first: answer with a normal Close (Autobahn
-		// does not echo the code) and wait for the server to close TCP.
+		// The peer closes first: answer with a normal Close (Autobahn
+		// does not echo the code). A server then closes TCP at once; a
+		// client waits for the server to.
 		s.wasClean = true
 		s.sendCloseFrame(1000, nil, true)
+		if s.server {
+			s.closeConnection()
+			return
+		}
 		// Autobahn has no timer here and relies on the case's killAfter,
 		// which fails the connection and so drops TCP while wasClean stays
 		// true. Doing the same after serverConnectionDropTimeout keeps cases

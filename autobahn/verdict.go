@@ -73,8 +73,16 @@ func (t tally) passed() bool { return t.nonStrict == 0 && t.failed == 0 }
 
 // String is the summary line, e.g.
 // "autobahn: 301 cases: 298 OK, 3 INFORMATIONAL, 0 NON-STRICT, 0 FAILED".
-func (t tally) String() string {
-	s := fmt.Sprintf("autobahn: %d cases: %d OK, %d INFORMATIONAL, ", t.total, t.ok, t.informational)
+func (t tally) String() string { return t.line("autobahn") }
+
+// clientLine is the summary line of the fuzzingserver role for one client,
+// e.g. "autobahn (client NAME): 517 cases: ...".
+func (t tally) clientLine(agent string) string {
+	return t.line("autobahn (client " + agent + ")")
+}
+
+func (t tally) line(label string) string {
+	s := fmt.Sprintf("%s: %d cases: %d OK, %d INFORMATIONAL, ", label, t.total, t.ok, t.informational)
 	if t.unimplemented > 0 {
 		s += fmt.Sprintf("%d UNIMPLEMENTED, ", t.unimplemented)
 	}

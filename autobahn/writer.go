@@ -15,6 +15,9 @@ type writer struct {
 	queue []chunk
 	wake  chan struct{}
 	done  chan struct{}
+	// flush: on done, write what is still queued before exiting.
+	flush  bool
+	exited chan struct{}
 }
 
 // chunk is one queued frame (or raw frame fragment).
@@ -30,7 +33,7 @@ type chunk struct {
 }
 
 func newWriter(conn net.Conn) *writer {
-	w := &writer{conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	w := &writer{conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -48,7 +51,18 @@ func (w *writer) enqueue(c chunk) {
 // stop ends the goroutine; queued octets are dropped.
 func (w *writer) stop() { close(w.done) }
 
+// finish ends the goroutine after it has written what is queued, and waits
+// for that; the caller bounds it with a write deadline.
+func (w *writer) finish() {
+	w.mu.Lock()
+	w.flush = true
+	w.mu.Unlock()
+	close(w.done)
+	<-w.exited
+}
+
 func (w *writer) run() {
+	defer close(w.exited)
 	broken := false
 	for {
 		w.mu.Lock()
@@ -56,20 +70,27 @@ func (w *writer) run() {
 		w.queue = nil
 		w.mu.Unlock()
 		if !broken {
-			broken = w.flush(q) != nil
+			broken = w.write(q) != nil
 		}
 		select {
 		case <-w.wake:
 		case <-w.done:
+			w.mu.Lock()
+			q, flush := w.queue, w.flush
+			w.queue = nil
+			w.mu.Unlock()
+			if flush && !broken {
+				w.write(q)
+			}
 			return
 		}
 	}
 }
 
-// flush writes the chunks in order. After a write error the connection is
+// write writes the chunks in order. After a write error the connection is
 // gone; the session learns that from its reader, so the error only stops
 // further writes.
-func (w *writer) flush(q []chunk) error {
+func (w *writer) write(q []chunk) error {
 	var pending []byte
 	for _, c := range q {
 		if c.chop <= 0 && !c.sync {

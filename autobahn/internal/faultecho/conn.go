@@ -2,6 +2,7 @@ package faultecho
 
 import (
 	"bufio"
+	"crypto/rand"
 	"encoding/binary"
 	"io"
 	"net"
@@ -28,6 +29,12 @@ type conn struct {
 	fault Fault
 	nc    net.Conn
 	r     *bufio.Reader
+	// client: this end is the client. Its frames go out masked, the
+	// server's must come unmasked, and it leaves closing TCP first to the
+	// server.
+	client bool
+	// onMessage, if set, takes complete messages instead of the echo.
+	onMessage func(text bool, msg []byte)
 
 	inMessage bool
 	text      bool
@@ -116,7 +123,9 @@ func (c *conn) check(h header) int {
 	switch {
 	case h.rsv != 0 && c.fault != AcceptRSV:
 		return codeProtocolError
-	case !h.masked && c.fault != AcceptUnmasked:
+	case !c.client && !h.masked && c.fault != AcceptUnmasked:
+		return codeProtocolError
+	case c.client && h.masked && c.fault != AcceptMasked:
 		return codeProtocolError
 	case h.length>>63 != 0:
 		return codeProtocolError
@@ -185,6 +194,10 @@ func (c *conn) data(h header) int {
 			}
 		}
 	}
+	if c.onMessage != nil {
+		c.onMessage(c.text, c.msg)
+		return 0
+	}
 	opcode := byte(0x2)
 	if c.text {
 		opcode = 0x1
@@ -246,27 +259,43 @@ func (c *conn) fail(code int) {
 // linger closes our side first, as the server should, then reads until the
 // client closes too. Closing with unread input would make the kernel send
 // a reset, which can destroy our Close frame before the client reads it.
+// A client only reads, until the server closes TCP (RFC 6455 section
+// 7.1.1).
 func (c *conn) linger() {
-	if hc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+	if hc, ok := c.nc.(interface{ CloseWrite() error }); ok && !c.client {
 		hc.CloseWrite()
 	}
 	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
 	io.Copy(io.Discard, c.r)
 }
 
-// write sends one unmasked, unfragmented frame.
+// write sends one unfragmented frame, masked by a client, unmasked by a
+// server.
 func (c *conn) write(opcode byte, payload []byte) error {
-	hdr := make([]byte, 0, 10)
+	hdr := make([]byte, 0, 14)
 	hdr = append(hdr, 0x80|opcode)
+	var maskBit byte
+	if c.client {
+		maskBit = 0x80
+	}
 	switch n := len(payload); {
 	case n <= 125:
-		hdr = append(hdr, byte(n))
+		hdr = append(hdr, maskBit|byte(n))
 	case n <= 0xFFFF:
-		hdr = append(hdr, 126)
+		hdr = append(hdr, maskBit|126)
 		hdr = binary.BigEndian.AppendUint16(hdr, uint16(n))
 	default:
-		hdr = append(hdr, 127)
+		hdr = append(hdr, maskBit|127)
 		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
+	}
+	if c.client {
+		var key [4]byte
+		rand.Read(key[:])
+		hdr = append(hdr, key[:]...)
+		masked := make([]byte, len(payload))
+		copy(masked, payload)
+		maskAt(key, 0, masked)
+		payload = masked
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	bufs := net.Buffers{hdr, payload}

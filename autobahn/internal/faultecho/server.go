@@ -1,8 +1,10 @@
-// Package faultecho is a small RFC 6455 echo server for testing the
-// conformance suite itself. Without faults it is meant to pass every case;
-// each Fault switches on one deliberate defect that the suite must catch.
-// It uses only the standard library and shares no code with the suite's
-// client or with the library under test.
+// Package faultecho is a small RFC 6455 echo server, and echo client, for
+// testing the conformance suite itself: the server for the suite's client
+// role, the client (see Client) for its fuzzingserver role. Without faults
+// either is meant to pass every case; each Fault switches on one
+// deliberate defect that the suite must catch. It uses only the standard
+// library and shares no code with the suite or with the library under
+// test.
 package faultecho
 
 import (
@@ -29,8 +31,10 @@ const (
 	NoCloseEcho
 	// AcceptRSV: frames with reserved bits set are processed as if clear.
 	AcceptRSV
-	// AcceptUnmasked: client frames without a mask are accepted.
+	// AcceptUnmasked: client frames without a mask are accepted (server).
 	AcceptUnmasked
+	// AcceptMasked: server frames with a mask are accepted (client).
+	AcceptMasked
 )
 
 func (f Fault) String() string {
@@ -47,6 +51,8 @@ func (f Fault) String() string {
 		return "accept-rsv"
 	case AcceptUnmasked:
 		return "accept-unmasked"
+	case AcceptMasked:
+		return "accept-masked"
 	}
 	return "unknown"
 }
