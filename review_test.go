@@ -1,0 +1,270 @@
+package websocket
+
+// Review of the Broadcaster, Rooms and Dial (issues 11 and 12): each test
+// here fails on the code it was written against, for the reason its
+// comment gives. They are the reviewer's; the fixes are the lead's.
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// A keyed value that replaces an older one waiting for a member leaves the
+// older one's queue entry behind (its pm set to nil, broadcast.go:403-404)
+// and appends a new entry (broadcast.go:420). The backlog in bytes stays at
+// one frame, so MaxBacklog never trips, but the queue grows by one entry
+// per Publish for as long as the member's write is stuck: with
+// WriteTimeout < 0 without end, and with the default for ~15 s times the
+// publish rate (a price feed at 100k/s: 1.5M entries, ~48 MB, per slow
+// member). "Latest value wins" should cost a slow member one entry per key.
+func TestReviewKeyedPublishBehindStuckWriteGrowsQueue(t *testing.T) {
+	tr := newRecordingTransport() // the gate stays shut: the first write never ends
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	defer close(tr.gate)
+	room := Broadcaster{MaxBacklog: 64 << 10, WriteTimeout: -1}
+	room.Add(c)
+	room.Broadcast(MessageText, []byte("first"))
+	member := func() *member {
+		room.mu.Lock()
+		defer room.mu.Unlock()
+		return room.members[c]
+	}
+	eventually(t, "the sender to take the first message", func() bool {
+		m := member()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.queue) == 0 && m.sending
+	})
+	const publishes = 20000
+	for i := range publishes {
+		room.Publish("tally", MessageText, []byte(strconv.Itoa(i)))
+	}
+	m := member()
+	if m == nil {
+		t.Fatal("the member was dropped")
+	}
+	m.mu.Lock()
+	n, c2, backlog := len(m.queue), cap(m.queue), m.backlog
+	m.mu.Unlock()
+	t.Logf("after %d publishes of one key: %d queue entries (cap %d, %d bytes of entries), backlog %d bytes",
+		publishes, n, c2, c2*int(unsafeSizeofEntry()), backlog)
+	if n > 1000 {
+		t.Fatalf("one key published %d times behind a stuck write left %d queue entries for one value", publishes, n)
+	}
+}
+
+func unsafeSizeofEntry() uintptr { return unsafe.Sizeof(entry{}) }
+
+// Dial offers "permessage-deflate; server_no_context_takeover" (the
+// default, PeerContextTakeover false). A server that answers a bare
+// "permessage-deflate" has not accepted server_no_context_takeover (RFC
+// 7692 §7.1.1.1) and keeps its context. The check meant to refuse that
+// answer (dial.go:514) can never fire: p.clientNoContextTakeover starts
+// true whenever the offer asked for it (dial.go:481), so the client goes
+// ahead resetting its inflater for every message (compress.go:113) and
+// fails on the server's second message, which refers to the first.
+// Either Dial refuses the answer, or the client reads both messages.
+func TestReviewDialDeflateAnswerWithoutServerNoContextTakeover(t *testing.T) {
+	msg := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog. "), 4)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n" +
+			"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+		// One compressor for both messages: the server keeps its context,
+		// so the second message is a back-reference to the first.
+		var out bytes.Buffer
+		fw, _ := flate.NewWriter(&out, flate.BestCompression)
+		for range 2 {
+			out.Reset()
+			fw.Write(msg)
+			fw.Flush()
+			p := bytes.TrimSuffix(out.Bytes(), []byte{0, 0, 0xff, 0xff})
+			brw.Write([]byte{0xc1, 126, byte(len(p) >> 8), byte(len(p))}) // FIN, RSV1, text
+			brw.Write(p)
+		}
+		brw.Flush()
+		io.Copy(io.Discard, nc)
+	}))
+	defer ts.Close()
+	c, resp, err := Dial(context.Background(), "ws"+strings.TrimPrefix(ts.URL, "http"),
+		&DialOptions{Proxy: noProxy, Compression: &CompressionOptions{}})
+	if err != nil {
+		t.Logf("Dial refused the answer: %v", err)
+		return
+	}
+	defer c.CloseNow()
+	t.Logf("offered %q, the server answered %q, Dial accepted it", offerOf(resp), resp.Header.Get("Sec-WebSocket-Extensions"))
+	for i := range 2 {
+		_, got, err := c.ReadMessage(context.Background(), nil)
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("message %d: %q, %v: Dial accepted permessage-deflate without server_no_context_takeover but reads as if the server reset its context", i+1, got, err)
+		}
+	}
+}
+
+func offerOf(resp *http.Response) string {
+	if resp.Request == nil {
+		return "?"
+	}
+	return strings.Join(resp.Request.Header["Sec-WebSocket-Extensions"], ", ")
+}
+
+// Dial reads the handshake response with http.ReadResponse and no bound
+// (dial.go:409), so a hostile or broken server can make the client buffer
+// headers without limit until the handshake timeout (30 s by default): the
+// memory of the process, not a bad-handshake error. net/http's Transport
+// refuses more than MaxResponseHeaderBytes (10 MB by default). Here: one
+// 12 MiB of header lines, which Dial accepts.
+func TestReviewDialUnboundedResponseHeader(t *testing.T) {
+	const junkLines = 192 // of 64 KiB: 12 MiB, past net/http's 10 MB
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		br := bufio.NewReader(nc)
+		r, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		bw := bufio.NewWriterSize(nc, 64<<10)
+		bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n")
+		line := []byte("X-Junk: " + strings.Repeat("a", 64<<10-10) + "\r\n")
+		for range junkLines {
+			if _, err := bw.Write(line); err != nil {
+				return
+			}
+		}
+		bw.WriteString("\r\n")
+		bw.Flush()
+		io.Copy(io.Discard, br)
+	}()
+	c, _, err := Dial(context.Background(), "ws://"+ln.Addr().String()+"/", &DialOptions{Proxy: noProxy})
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("Dial accepted a handshake response with 12 MiB of headers")
+	}
+	t.Logf("Dial: %v", err)
+}
+
+// The proxy's CONNECT answer is read the same way (dial.go:377), with no
+// bound either, one byte per read: a proxy (or something posing as one on
+// a hostile network) can feed the client an endless header. Here a proxy
+// whose 200 carries a 2 MiB header line (a CONNECT answer is a few
+// hundred bytes): the client takes all of it.
+func TestReviewProxyUnboundedConnectResponse(t *testing.T) {
+	const junk = 2 << 20
+	fc := &fakeProxyConn{r: io.MultiReader(
+		strings.NewReader("HTTP/1.1 200 Connection established\r\nX-Junk: "),
+		io.LimitReader(repeatReader('a'), junk),
+		strings.NewReader("\r\n\r\n"),
+	)}
+	_, _, err := Dial(context.Background(), "ws://example.invalid/", &DialOptions{
+		Proxy:            func(*http.Request) (*url.URL, error) { return url.Parse("http://proxy.invalid:3128") },
+		NetDialContext:   func(context.Context, string, string) (net.Conn, error) { return fc, nil },
+		HandshakeTimeout: patience,
+	})
+	t.Logf("Dial: %v; the client read %d bytes of the proxy's answer", err, fc.n)
+	if fc.n > junk {
+		t.Fatalf("the client read the whole %d-byte header of the proxy's answer: no bound", fc.n)
+	}
+}
+
+// fakeProxyConn is a net.Conn whose reads come from r and whose writes
+// are discarded; n counts the bytes read.
+type fakeProxyConn struct {
+	r io.Reader
+	n int
+}
+
+func (f *fakeProxyConn) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	f.n += n
+	return n, err
+}
+func (f *fakeProxyConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (f *fakeProxyConn) Close() error                     { return nil }
+func (f *fakeProxyConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (f *fakeProxyConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (f *fakeProxyConn) SetDeadline(time.Time) error      { return nil }
+func (f *fakeProxyConn) SetReadDeadline(time.Time) error  { return nil }
+func (f *fakeProxyConn) SetWriteDeadline(time.Time) error { return nil }
+
+type repeatReader byte
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
+
+// Move(c, "a", "a") joins "a" (nothing: c is in it) and then leaves it
+// (rooms.go:55-57): a connection "moved" to the room it is in is removed
+// from it, and gets none of its messages.
+func TestReviewMoveToSameRoomRemoves(t *testing.T) {
+	var rooms Rooms
+	tr := newRecordingTransport()
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	defer close(tr.gate)
+	rooms.Join("lobby", c)
+	rooms.Move(c, "lobby", "lobby")
+	if b := rooms.Room("lobby"); b == nil || b.Len() != 1 {
+		t.Fatalf("after Move(c, lobby, lobby), lobby is %v: c was removed from the room it was moved to", rooms.Names())
+	}
+}
+
+// A newcomer is queued the remembered value of every key with no bound
+// (broadcast.go:161, limit -1), which counts in its backlog. If those
+// values add up to more than MaxBacklog, the first Send or Broadcast that
+// reaches the member before its sender has taken the queue drops it as
+// too slow (broadcast.go:408): a member that has not had a chance to be
+// slow. The documented pattern "Add, then Send a welcome" does exactly
+// that. GOMAXPROCS(1) only makes the scheduling deterministic: on a busy
+// server the sender routinely starts after the next publish.
+func TestReviewNewcomerDroppedByItsSnapshot(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	room := Broadcaster{MaxBacklog: 16 << 10}
+	value := make([]byte, 1<<10)
+	for i := range 32 { // 32 KiB of state: a dashboard of 32 tiles
+		room.Publish("tile"+strconv.Itoa(i), MessageBinary, value)
+	}
+	dropped := make(chan error, 1)
+	room.OnDrop = func(_ *Conn, err error) { dropped <- err }
+	tr := newRecordingTransport()
+	close(tr.gate) // a peer that reads everything at once
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	room.Add(c)
+	room.Send(c, NewPreparedMessage(MessageText, []byte("welcome")))
+	if st := room.Stats(); st.Dropped != 0 || st.Members != 1 {
+		t.Fatalf("a newcomer that had not been sent a byte yet was dropped as too slow (%v); stats %+v", <-dropped, st)
+	}
+}
