@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -360,3 +361,82 @@ func TestReviewOnDropRunsBeforeTheClose(t *testing.T) {
 		t.Fatal("the dropped member's connection did not end while OnDrop waited for it: the close begins only after OnDrop returns")
 	}
 }
+
+// Dial's ctx (and HandshakeTimeout) end the handshake by putting a past
+// deadline on the connection (dial.go:152, and dial.go:359 in the proxy
+// phase), so a Dial cancelled while it waits for the server's answer
+// returns "i/o timeout" wrapped, not the context's error: a caller that
+// checks errors.Is(err, context.Canceled) to tell "I gave up" from "the
+// server failed" cannot. (The TCP dial and TLS phases do report ctx's
+// error, so which error comes back depends on where the handshake was.)
+func TestReviewDialCancelledReportsContextError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan struct{}, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		http.ReadRequest(bufio.NewReader(nc))
+		got <- struct{}{}
+		io.Copy(io.Discard, nc) // never answers
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-got
+		cancel()
+	}()
+	_, _, err = Dial(ctx, "ws://"+ln.Addr().String()+"/", &DialOptions{Proxy: noProxy})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Dial cancelled while waiting for the answer: %v; want an error matching context.Canceled", err)
+	}
+}
+
+// WriteTimeout is documented as catching a write that stalls: "a member
+// whose socket stops draining". But the watchdog looks only at when the
+// write began (broadcast.go:363, busySince set once per batch in
+// prepared.go:175), not at progress, and a batch holds everything that
+// waited, up to MaxBacklog. A member whose socket keeps draining, only
+// slower than a burst arrived, is dropped although its backlog never
+// passed MaxBacklog: with the defaults, a 1 MiB burst to a peer on an
+// 800 kbit/s link. Here: WriteTimeout 1 s, a transport that takes each
+// write (64 KiB) in 200 ms, and a 640 KiB burst with MaxBacklog 1 MiB.
+func TestReviewSlowButDrainingMemberDropped(t *testing.T) {
+	tr := &throttledTransport{per: 200 * time.Millisecond}
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	dropped := make(chan error, 1)
+	room := Broadcaster{MaxBacklog: 1 << 20, WriteTimeout: time.Second}
+	room.OnDrop = func(_ *Conn, err error) { dropped <- err }
+	room.Add(c)
+	msg := make([]byte, 1<<10)
+	const burst = 640
+	for range burst {
+		room.Broadcast(MessageBinary, msg)
+	}
+	eventually(t, "the burst to be delivered or the member dropped", func() bool {
+		st := room.Stats()
+		return st.Delivered == burst || st.Dropped > 0
+	})
+	select {
+	case err := <-dropped:
+		t.Fatalf("a member whose socket took a write every 200 ms (WriteTimeout 1 s) was dropped: %v; stats %+v", err, room.Stats())
+	default:
+	}
+}
+
+// throttledTransport takes each write whole, after per: a socket that
+// drains steadily at len(p)/per.
+type throttledTransport struct{ per time.Duration }
+
+func (s *throttledTransport) Read(p []byte) (int, error) { select {} }
+func (s *throttledTransport) Write(p []byte) (int, error) {
+	time.Sleep(s.per)
+	return len(p), nil
+}
+func (s *throttledTransport) Close() error { return nil }
