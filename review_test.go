@@ -405,9 +405,9 @@ func TestReviewDialCancelledReportsContextError(t *testing.T) {
 // slower than a burst arrived, is dropped although its backlog never
 // passed MaxBacklog: with the defaults, a 1 MiB burst to a peer on an
 // 800 kbit/s link. Here: WriteTimeout 1 s, a transport that takes each
-// write (64 KiB) in 200 ms, and a 640 KiB burst with MaxBacklog 1 MiB.
+// write (64 KiB) in 400 ms, and a 1000 KiB burst with MaxBacklog 1 MiB.
 func TestReviewSlowButDrainingMemberDropped(t *testing.T) {
-	tr := &throttledTransport{per: 200 * time.Millisecond}
+	tr := &throttledTransport{per: 400 * time.Millisecond}
 	c := newConn(tr, nil, "", &Options{PingInterval: -1})
 	defer c.CloseNow()
 	dropped := make(chan error, 1)
@@ -415,7 +415,7 @@ func TestReviewSlowButDrainingMemberDropped(t *testing.T) {
 	room.OnDrop = func(_ *Conn, err error) { dropped <- err }
 	room.Add(c)
 	msg := make([]byte, 1<<10)
-	const burst = 640
+	const burst = 1000 // 1,028,000 bytes framed: under MaxBacklog
 	for range burst {
 		room.Broadcast(MessageBinary, msg)
 	}
@@ -425,7 +425,7 @@ func TestReviewSlowButDrainingMemberDropped(t *testing.T) {
 	})
 	select {
 	case err := <-dropped:
-		t.Fatalf("a member whose socket took a write every 200 ms (WriteTimeout 1 s) was dropped: %v; stats %+v", err, room.Stats())
+		t.Fatalf("a member whose socket took a write every 400 ms (WriteTimeout 1 s) was dropped: %v; stats %+v", err, room.Stats())
 	default:
 	}
 }
