@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -407,7 +408,7 @@ func TestReviewDialCancelledReportsContextError(t *testing.T) {
 // 800 kbit/s link. Here: WriteTimeout 1 s, a transport that takes each
 // write (64 KiB) in 400 ms, and a 1000 KiB burst with MaxBacklog 1 MiB.
 func TestReviewSlowButDrainingMemberDropped(t *testing.T) {
-	tr := &throttledTransport{per: 400 * time.Millisecond}
+	tr := newThrottledTransport(400 * time.Millisecond)
 	c := newConn(tr, nil, "", &Options{PingInterval: -1})
 	defer c.CloseNow()
 	dropped := make(chan error, 1)
@@ -431,12 +432,27 @@ func TestReviewSlowButDrainingMemberDropped(t *testing.T) {
 }
 
 // throttledTransport takes each write whole, after per: a socket that
-// drains steadily at len(p)/per.
-type throttledTransport struct{ per time.Duration }
-
-func (s *throttledTransport) Read(p []byte) (int, error) { select {} }
-func (s *throttledTransport) Write(p []byte) (int, error) {
-	time.Sleep(s.per)
-	return len(p), nil
+// drains steadily at len(p)/per. Writes fail once it is closed.
+type throttledTransport struct {
+	per    time.Duration
+	once   sync.Once
+	closed chan struct{}
 }
-func (s *throttledTransport) Close() error { return nil }
+
+func newThrottledTransport(per time.Duration) *throttledTransport {
+	return &throttledTransport{per: per, closed: make(chan struct{})}
+}
+
+func (s *throttledTransport) Read(p []byte) (int, error) { <-s.closed; return 0, io.EOF }
+func (s *throttledTransport) Write(p []byte) (int, error) {
+	select {
+	case <-time.After(s.per):
+		return len(p), nil
+	case <-s.closed:
+		return 0, net.ErrClosed
+	}
+}
+func (s *throttledTransport) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	return nil
+}
