@@ -31,8 +31,8 @@ import (
 // one frame, so MaxBacklog never trips, but the queue grows by one entry
 // per Publish for as long as the member's write is stuck: with
 // WriteTimeout < 0 without end, and with the default for ~15 s times the
-// publish rate (a price feed at 100k/s: 1.5M entries, ~48 MB, per slow
-// member). "Latest value wins" should cost a slow member one entry per key.
+// publish rate (a price feed at 100k/s: 1.5M entries of 24 bytes, 36 MB
+// or more, per slow member). "Latest value wins" should cost a slow member one entry per key.
 func TestReviewKeyedPublishBehindStuckWriteGrowsQueue(t *testing.T) {
 	tr := newRecordingTransport() // the gate stays shut: the first write never ends
 	c := newConn(tr, nil, "", &Options{PingInterval: -1})
@@ -268,7 +268,7 @@ func TestReviewNewcomerDroppedByItsSnapshot(t *testing.T) {
 	room.Add(c)
 	room.Send(c, NewPreparedMessage(MessageText, []byte("welcome")))
 	if st := room.Stats(); st.Dropped != 0 || st.Members != 1 {
-		t.Fatalf("a newcomer that had not been sent a byte yet was dropped as too slow (%v); stats %+v", <-dropped, st)
+		t.Fatalf("a newcomer that had not been sent a byte yet was dropped as too slow (%v); stats %+v", await(t, dropped, "OnDrop"), st)
 	}
 }
 
