@@ -401,7 +401,7 @@ func TestReviewDialCancelledReportsContextError(t *testing.T) {
 // WriteTimeout is documented as catching a write that stalls: "a member
 // whose socket stops draining". But the watchdog looks only at when the
 // write began (broadcast.go:363, busySince set once per batch in
-// prepared.go:175), not at progress, and a batch holds everything that
+// prepared.go:66), not at progress, and a batch holds everything that
 // waited, up to MaxBacklog. A member whose socket keeps draining, only
 // slower than a burst arrived, is dropped although its backlog never
 // passed MaxBacklog: with the defaults, a 1 MiB burst to a peer on an
