@@ -261,8 +261,7 @@ func TestReviewNewcomerDroppedByItsSnapshot(t *testing.T) {
 	}
 	dropped := make(chan error, 1)
 	room.OnDrop = func(_ *Conn, err error) { dropped <- err }
-	tr := newRecordingTransport()
-	close(tr.gate) // a peer that reads everything at once
+	tr := newThrottledTransport(0) // a peer that reads everything at once
 	c := newConn(tr, nil, "", &Options{PingInterval: -1})
 	defer c.CloseNow()
 	room.Add(c)
@@ -339,10 +338,9 @@ func TestReviewIdleMemberKeepsKeysMap(t *testing.T) {
 // Here OnDrop waits for Done; with a CloseTimeout of 100 ms the
 // connection should have ended a hundred times over within 10 s.
 func TestReviewOnDropRunsBeforeTheClose(t *testing.T) {
-	tr := newRecordingTransport() // the gate stays shut: a peer that never reads
+	tr := newStuckTransport() // a peer that never reads
 	c := newConn(tr, nil, "", &Options{PingInterval: -1, CloseTimeout: 100 * time.Millisecond})
 	defer c.CloseNow()
-	defer close(tr.gate)
 	ended := make(chan bool, 1)
 	room := Broadcaster{MaxBacklog: 1000, WriteTimeout: -1}
 	room.OnDrop = func(d *Conn, err error) {
@@ -477,4 +475,20 @@ func TestReviewProxyRefusalResponseReturned(t *testing.T) {
 	if resp == nil || !errors.As(err, &de) {
 		t.Fatalf("a proxy's 407: response %v, error %q (%T): the answer and its Proxy-Authenticate are lost", resp, err, err)
 	}
+}
+
+// stuckTransport is a peer that never reads: writes block until the
+// transport is closed, and so do reads, so that nothing outlives a test.
+type stuckTransport struct {
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newStuckTransport() *stuckTransport { return &stuckTransport{closed: make(chan struct{})} }
+
+func (s *stuckTransport) Read(p []byte) (int, error)  { <-s.closed; return 0, io.EOF }
+func (s *stuckTransport) Write(p []byte) (int, error) { <-s.closed; return 0, net.ErrClosed }
+func (s *stuckTransport) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	return nil
 }
