@@ -35,8 +35,9 @@ type CompressionOptions struct {
 	// ratio for streams of similar small messages (JSON events), at the
 	// cost of a compressor held by every connection (see the README for
 	// the measured figure). Without it, compressors are pooled and held
-	// only while a message is written. The peer may still forbid it
-	// (a server's client_no_context_takeover).
+	// only while a message is written, and Dial's offer tells the server
+	// so (client_no_context_takeover), sparing it our history. The peer
+	// may still forbid it (a server's client_no_context_takeover).
 	ContextTakeover bool
 
 	// PeerContextTakeover lets the peer (the client, for a server; the

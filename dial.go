@@ -262,6 +262,12 @@ func newHandshakeRequest(u *url.URL, key string, opts *DialOptions) (*http.Reque
 	var offer string
 	if opts.Compression != nil {
 		offer = "permessage-deflate"
+		if !opts.Compression.ContextTakeover {
+			// This side resets its compressor after every message anyway:
+			// say so (RFC 7692 §7.1.1.2), so that the server need not keep
+			// 32 KiB of our history for its inflater.
+			offer += "; client_no_context_takeover"
+		}
 		if !opts.Compression.PeerContextTakeover {
 			// The server's history would be ours to keep: ask it not to.
 			offer += "; server_no_context_takeover"
@@ -482,6 +488,7 @@ func acceptDeflateResponse(values []string, offer string, o *CompressionOptions)
 		clientMaxWindowBits:     15,
 	}
 	seen := map[string]bool{}
+	serverResets := false // the answer has server_no_context_takeover
 	for _, param := range exts[0].params {
 		if seen[param.name] {
 			return nil, fmt.Errorf("permessage-deflate parameter %s given twice", param.name)
@@ -493,6 +500,7 @@ func acceptDeflateResponse(values []string, offer string, o *CompressionOptions)
 				return nil, errors.New("server_no_context_takeover with a value")
 			}
 			p.clientNoContextTakeover = true // the server resets: no history to keep
+			serverResets = true
 		case "client_no_context_takeover":
 			if param.hasValue {
 				return nil, errors.New("client_no_context_takeover with a value")
@@ -511,7 +519,7 @@ func acceptDeflateResponse(values []string, offer string, o *CompressionOptions)
 			return nil, fmt.Errorf("unknown permessage-deflate parameter %s", param.name)
 		}
 	}
-	if offer != "permessage-deflate" && !p.clientNoContextTakeover {
+	if !o.PeerContextTakeover && !serverResets {
 		// server_no_context_takeover was asked for; RFC 7692 §7.1.1.1 has
 		// the server accept it by echoing it, or decline the offer.
 		return nil, errors.New("the server accepted permessage-deflate without server_no_context_takeover, which was asked for")

@@ -198,6 +198,63 @@ func TestDialBadAnswers(t *testing.T) {
 	}
 }
 
+// The permessage-deflate offer says what the client will do and asks what
+// it needs (RFC 7692 §7.1.1): client_no_context_takeover when it resets its
+// own compressor, server_no_context_takeover when it keeps no history of
+// the server's. An answer that drops server_no_context_takeover, which was
+// asked for, fails the Dial: the server would compress against history the
+// client does not keep.
+func TestDialDeflateOffer(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		comp      CompressionOptions
+		answer    string
+		wantOffer string
+		wantErr   string // empty: the Dial succeeds
+	}{
+		{"default", CompressionOptions{}, "permessage-deflate; client_no_context_takeover; server_no_context_takeover",
+			"permessage-deflate; client_no_context_takeover; server_no_context_takeover", ""},
+		{"own takeover", CompressionOptions{ContextTakeover: true}, "permessage-deflate; server_no_context_takeover",
+			"permessage-deflate; server_no_context_takeover", ""},
+		{"peer takeover", CompressionOptions{PeerContextTakeover: true}, "permessage-deflate",
+			"permessage-deflate; client_no_context_takeover", ""},
+		{"both takeover", CompressionOptions{ContextTakeover: true, PeerContextTakeover: true}, "permessage-deflate",
+			"permessage-deflate", ""},
+		{"server may impose a reset", CompressionOptions{ContextTakeover: true, PeerContextTakeover: true}, "permessage-deflate; client_no_context_takeover",
+			"permessage-deflate", ""},
+		{"server_no_context_takeover dropped", CompressionOptions{}, "permessage-deflate",
+			"permessage-deflate; client_no_context_takeover; server_no_context_takeover", "server_no_context_takeover"},
+		{"server_no_context_takeover dropped, own takeover", CompressionOptions{ContextTakeover: true}, "permessage-deflate; client_no_context_takeover",
+			"permessage-deflate; server_no_context_takeover", "server_no_context_takeover"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			offers := make(chan string, 1)
+			answer := rawUpgrade("Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Extensions: " + tc.answer + "\r\n")
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				offers <- r.Header.Get("Sec-WebSocket-Extensions")
+				answer(w, r)
+			}))
+			defer ts.Close()
+			comp := tc.comp
+			c, _, err := Dial(context.Background(), "ws"+strings.TrimPrefix(ts.URL, "http"), &DialOptions{Proxy: noProxy, Compression: &comp})
+			if c != nil {
+				c.CloseNow()
+			}
+			if got := <-offers; got != tc.wantOffer {
+				t.Errorf("offer %q, want %q", got, tc.wantOffer)
+			}
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("Dial: %v", err)
+			case tc.wantErr != "" && (err == nil || !errors.Is(err, ErrBadHandshake) || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("Dial: %v; want a handshake error naming %s", err, tc.wantErr)
+			case err == nil && c.deflate == nil:
+				t.Error("permessage-deflate not agreed")
+			}
+		})
+	}
+}
+
 // rawUpgrade answers a handshake with 101 and the given extra header
 // lines, {accept} standing for the right Sec-WebSocket-Accept.
 func rawUpgrade(lines string) http.HandlerFunc {

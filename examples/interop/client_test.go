@@ -57,11 +57,11 @@ func TestClientInterop(t *testing.T) {
 			fragmentedText: "a𝄞b",
 			deflate: []deflateCase{
 				{"deflate", "takeover", "permessage-deflate"},
-				{"deflate", "no-takeover", "permessage-deflate; server_no_context_takeover"},
+				{"deflate", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
 				{"deflate-no-takeover", "takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
 				{"deflate-no-takeover", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
 				{"deflate-window-10", "takeover", "permessage-deflate; server_max_window_bits=10"},
-				{"deflate-window-10", "no-takeover", "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"},
+				{"deflate-window-10", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10"},
 			},
 		})
 	})
@@ -75,7 +75,7 @@ func TestClientInterop(t *testing.T) {
 			deflate: []deflateCase{
 				// websockets' default: server_max_window_bits=12.
 				{"deflate", "takeover", "permessage-deflate; server_max_window_bits=12"},
-				{"deflate", "no-takeover", "permessage-deflate; server_no_context_takeover; server_max_window_bits=12"},
+				{"deflate", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12"},
 				{"deflate-no-takeover", "takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
 				{"deflate-no-takeover", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
 			},
@@ -94,8 +94,9 @@ type peerSpec struct {
 
 // A deflateCase is one server configuration (a name peer_server prints)
 // and one client offer ("takeover": context takeover both ways allowed;
-// "no-takeover": neither), with the Sec-WebSocket-Extensions the server
-// must answer, parameters in any order.
+// "no-takeover": neither, so the offer has client_no_context_takeover and
+// server_no_context_takeover, and both servers echo both), with the
+// Sec-WebSocket-Extensions the server must answer, parameters in any order.
 type deflateCase struct {
 	config, client, want string
 }
