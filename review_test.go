@@ -228,22 +228,6 @@ func (r repeatReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Move(c, "a", "a") joins "a" (nothing: c is in it) and then leaves it
-// (rooms.go:55-57): a connection "moved" to the room it is in is removed
-// from it, and gets none of its messages.
-func TestReviewMoveToSameRoomRemoves(t *testing.T) {
-	var rooms Rooms
-	tr := newRecordingTransport()
-	c := newConn(tr, nil, "", &Options{PingInterval: -1})
-	defer c.CloseNow()
-	defer close(tr.gate)
-	rooms.Join("lobby", c)
-	rooms.Move(c, "lobby", "lobby")
-	if b := rooms.Room("lobby"); b == nil || b.Len() != 1 {
-		t.Fatalf("after Move(c, lobby, lobby), lobby is %v: c was removed from the room it was moved to", rooms.Names())
-	}
-}
-
 // A newcomer is queued the remembered value of every key with no bound
 // (broadcast.go:161, limit -1), which counts in its backlog. If those
 // values add up to more than MaxBacklog, the first Send or Broadcast that

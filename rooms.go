@@ -52,7 +52,11 @@ func (r *Rooms) Leave(name string, c *Conn) {
 
 // Move moves c from the room called from to the room called to: messages
 // sent to to after Move returns reach it, those sent to from do not.
+// Moving c to the room it is in changes nothing.
 func (r *Rooms) Move(c *Conn, from, to string) {
+	if from == to {
+		return // Join would do nothing and Leave would take c out
+	}
 	r.Join(to, c)
 	r.Leave(from, c)
 }
