@@ -13,7 +13,9 @@ import "sync"
 type Rooms struct {
 	// New, if set, makes the Broadcaster for a new room, to set its
 	// MaxBacklog, WriteTimeout or OnDrop. It must return a new, unused
-	// Broadcaster. Nil means the zero Broadcaster.
+	// Broadcaster. It is called with the Rooms locked: it must not call
+	// the Rooms' methods, which would wait for it forever. Nil means the
+	// zero Broadcaster.
 	New func(name string) *Broadcaster
 
 	mu    sync.Mutex
