@@ -97,9 +97,9 @@ func (b *Broadcaster) Stats() BroadcastStats {
 // member is one connection's queue.
 //
 // Invariants, under mu: queue holds the messages waiting, in order; an
-// entry whose pm is nil was replaced by a newer value for its key;
-// backlog is the sum of the frames' lengths of the others; keys maps each
-// key with a value waiting to its index in queue. While sending, the
+// entry whose pm is nil was replaced by a newer value for its key, and
+// holes counts them; backlog is the sum of the frames' lengths of the
+// others; keys maps each key with a value waiting to its index in queue. While sending, the
 // sender owns batch and frames.
 type member struct {
 	b         *Broadcaster
@@ -112,6 +112,7 @@ type member struct {
 	mu      sync.Mutex
 	queue   []entry
 	backlog int
+	holes   int
 	keys    map[string]int
 	sending bool // a sender goroutine is running
 	gone    bool // removed: queue nothing more
@@ -402,13 +403,20 @@ func (m *member) enqueue(key string, pm *PreparedMessage, limit int) bool {
 			// place at the end.
 			m.backlog -= len(m.queue[i].pm.frame)
 			m.queue[i].pm = nil
+			m.holes++
 			m.b.replaced.Add(1)
+			if m.holes > len(m.queue)/2 {
+				// A key published fast behind a stuck write would
+				// otherwise leave a hole per Publish, which the backlog
+				// does not count.
+				m.compact()
+			}
 		}
 	}
 	if limit >= 0 && m.backlog+len(pm.frame) > limit && m.backlog > 0 {
 		m.gone = true
 		clear(m.queue)
-		m.queue, m.backlog, m.keys = nil, 0, nil
+		m.queue, m.backlog, m.holes, m.keys = nil, 0, 0, nil
 		return false
 	}
 	if key != "" {
@@ -424,6 +432,24 @@ func (m *member) enqueue(key string, pm *PreparedMessage, limit int) bool {
 		go m.run()
 	}
 	return true
+}
+
+// compact closes the holes in the queue that replaced values left, moving
+// the entries after them up. Done once holes are half the queue, its cost
+// is a step per Publish that made one.
+func (m *member) compact() {
+	live := m.queue[:0]
+	for _, e := range m.queue {
+		if e.pm == nil {
+			continue
+		}
+		if e.key != "" {
+			m.keys[e.key] = len(live)
+		}
+		live = append(live, e)
+	}
+	clear(m.queue[len(live):])
+	m.queue, m.holes = live, 0
 }
 
 // send writes what waits, all of it in one write, until nothing does.
@@ -445,7 +471,7 @@ func (m *member) send() {
 		}
 		// Take everything: new messages queue behind while it is written.
 		m.batch, m.queue = m.queue, m.batch[:0]
-		m.backlog = 0
+		m.backlog, m.holes = 0, 0
 		clear(m.keys)
 		m.mu.Unlock()
 
@@ -496,6 +522,6 @@ func (m *member) leave() {
 	m.mu.Lock()
 	m.gone = true
 	clear(m.queue)
-	m.queue, m.backlog, m.keys = nil, 0, nil
+	m.queue, m.backlog, m.holes, m.keys = nil, 0, 0, nil
 	m.mu.Unlock()
 }

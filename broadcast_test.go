@@ -529,3 +529,41 @@ func TestBroadcasterNewcomerGetsLatest(t *testing.T) {
 		t.Fatalf("after Forget, newcomer got %q", got)
 	}
 }
+
+// A key published again and again while a member's write is stuck costs
+// that member one queue entry, not one per Publish: the holes replaced
+// values leave are closed up.
+func TestBroadcasterKeyedPublishBehindStuckWriteKeepsQueueSmall(t *testing.T) {
+	tr := newRecordingTransport() // the gate stays shut: the first write never ends
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	defer close(tr.gate)
+	room := Broadcaster{MaxBacklog: 64 << 10, WriteTimeout: -1}
+	room.Add(c)
+	room.Broadcast(MessageText, []byte("first"))
+	member := func() *member {
+		room.mu.Lock()
+		defer room.mu.Unlock()
+		return room.members[c]
+	}
+	eventually(t, "the sender to take the first message", func() bool {
+		m := member()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.queue) == 0 && m.sending
+	})
+	const publishes = 20000
+	for i := range publishes {
+		room.Publish("tally", MessageText, []byte(strconv.Itoa(i)))
+	}
+	m := member()
+	if m == nil {
+		t.Fatal("the member was dropped")
+	}
+	m.mu.Lock()
+	n := len(m.queue)
+	m.mu.Unlock()
+	if n > 2 {
+		t.Fatalf("one key published %d times behind a stuck write left %d queue entries for one value", publishes, n)
+	}
+}

@@ -22,55 +22,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 )
-
-// A keyed value that replaces an older one waiting for a member leaves the
-// older one's queue entry behind (its pm set to nil, broadcast.go:403-404)
-// and appends a new entry (broadcast.go:420). The backlog in bytes stays at
-// one frame, so MaxBacklog never trips, but the queue grows by one entry
-// per Publish for as long as the member's write is stuck: with
-// WriteTimeout < 0 without end, and with the default for ~15 s times the
-// publish rate (a price feed at 100k/s: 1.5M entries of 24 bytes, 36 MB
-// or more, per slow member). "Latest value wins" should cost a slow member one entry per key.
-func TestReviewKeyedPublishBehindStuckWriteGrowsQueue(t *testing.T) {
-	tr := newRecordingTransport() // the gate stays shut: the first write never ends
-	c := newConn(tr, nil, "", &Options{PingInterval: -1})
-	defer c.CloseNow()
-	defer close(tr.gate)
-	room := Broadcaster{MaxBacklog: 64 << 10, WriteTimeout: -1}
-	room.Add(c)
-	room.Broadcast(MessageText, []byte("first"))
-	member := func() *member {
-		room.mu.Lock()
-		defer room.mu.Unlock()
-		return room.members[c]
-	}
-	eventually(t, "the sender to take the first message", func() bool {
-		m := member()
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return len(m.queue) == 0 && m.sending
-	})
-	const publishes = 20000
-	for i := range publishes {
-		room.Publish("tally", MessageText, []byte(strconv.Itoa(i)))
-	}
-	m := member()
-	if m == nil {
-		t.Fatal("the member was dropped")
-	}
-	m.mu.Lock()
-	n, c2, backlog := len(m.queue), cap(m.queue), m.backlog
-	m.mu.Unlock()
-	t.Logf("after %d publishes of one key: %d queue entries (cap %d, %d bytes of entries), backlog %d bytes",
-		publishes, n, c2, c2*int(unsafeSizeofEntry()), backlog)
-	if n > 1000 {
-		t.Fatalf("one key published %d times behind a stuck write left %d queue entries for one value", publishes, n)
-	}
-}
-
-func unsafeSizeofEntry() uintptr { return unsafe.Sizeof(entry{}) }
 
 // Dial offers "permessage-deflate; server_no_context_takeover" (the
 // default, PeerContextTakeover false). A server that answers a bare
