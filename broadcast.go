@@ -37,8 +37,10 @@ const DefaultBroadcastWriteTimeout = 10 * time.Second
 //
 // The zero Broadcaster is ready to use; set its fields before the first
 // Add. Its methods are safe to call from any goroutine. An idle member
-// costs a map entry and a small struct; a connection may belong to any
-// number of Broadcasters (see Rooms).
+// costs a few hundred bytes (a map entry, a small struct, room for a few
+// messages): what a burst or a newcomer's snapshot grew its queue to is
+// given back once it is idle. A connection may belong to any number of
+// Broadcasters (see Rooms).
 type Broadcaster struct {
 	// MaxBacklog is how many bytes (framed) may wait for one member
 	// before it is dropped as too slow. Zero means DefaultMaxBacklog; a
@@ -472,7 +474,13 @@ func (m *member) send() {
 		// Take everything: new messages queue behind while it is written.
 		m.batch, m.queue = m.queue, m.batch[:0]
 		m.backlog, m.holes = 0, 0
-		clear(m.keys)
+		if len(m.keys) > keepEntries {
+			// clear would keep the storage a burst (a newcomer's
+			// snapshot of many keys) grew the map to, for good.
+			m.keys = nil
+		} else {
+			clear(m.keys)
+		}
 		m.mu.Unlock()
 
 		m.frames = m.frames[:0]

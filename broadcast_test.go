@@ -567,3 +567,54 @@ func TestBroadcasterKeyedPublishBehindStuckWriteKeepsQueueSmall(t *testing.T) {
 		t.Fatalf("one key published %d times behind a stuck write left %d queue entries for one value", publishes, n)
 	}
 }
+
+// A member that once had many keyed values waiting at once (every
+// newcomer to a Broadcaster that remembers many keys) gives the room back
+// once it is idle: it costs a few hundred bytes, as the doc says, not a
+// map as large as its snapshot. (About 400 bytes each without -race.)
+func TestBroadcasterIdleMemberIsSmallAfterItsSnapshot(t *testing.T) {
+	const keys, members = 2000, 200
+	var room Broadcaster
+	for i := range keys {
+		room.Publish("k"+strconv.Itoa(i), MessageText, []byte("v"))
+	}
+	var written atomic.Int64
+	conns := make([]*Conn, members)
+	for i := range conns {
+		conns[i] = newConn(deliveryCounter{&written}, nil, "", &Options{PingInterval: -1})
+	}
+	idle := func() {
+		eventually(t, "every member's sender to go idle", func() bool {
+			room.mu.Lock()
+			defer room.mu.Unlock()
+			for _, m := range room.members {
+				m.mu.Lock()
+				busy := m.sending
+				m.mu.Unlock()
+				if busy {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	for _, c := range conns {
+		room.Add(c)
+	}
+	idle()
+	after := heap()
+	perMember := (int64(after) - int64(before)) / members
+	t.Logf("%d idle members of a room remembering %d keys: %d bytes each", members, keys, perMember)
+	if perMember > 16<<10 {
+		t.Fatalf("an idle member holds %d bytes once its snapshot of %d keys is delivered", perMember, keys)
+	}
+	runtime.KeepAlive(conns)
+}

@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -205,64 +204,6 @@ func TestReviewNewcomerDroppedByItsSnapshot(t *testing.T) {
 	if st := room.Stats(); st.Dropped != 0 || st.Members != 1 {
 		t.Fatalf("a newcomer that had not been sent a byte yet was dropped as too slow (%v); stats %+v", await(t, dropped, "OnDrop"), st)
 	}
-}
-
-// A member's keys map (key -> queue index) is cleared each time its sender
-// takes the queue (broadcast.go:449), and clear keeps a map's storage; the
-// idle branch of send gives back a grown queue and batch but not the map
-// (broadcast.go:437-442). So every member that once had many keys waiting
-// at once, which is every newcomer to a Broadcaster that remembers many
-// keys (Add queues all of them, broadcast.go:160-162), keeps a map that
-// size for as long as it is a member. The doc says an idle member costs "a
-// map entry and a small struct". Here: 2,000 remembered keys, 200 members,
-// measured once their snapshot is delivered and they are idle: about
-// 100 KB each without -race (300 bytes once m.keys is set to nil), so
-// 10,000 viewers of a 2,000-tile dashboard hold 1 GB of empty maps.
-func TestReviewIdleMemberKeepsKeysMap(t *testing.T) {
-	const keys, members = 2000, 200
-	var room Broadcaster
-	for i := range keys {
-		room.Publish("k"+strconv.Itoa(i), MessageText, []byte("v"))
-	}
-	var written atomic.Int64
-	conns := make([]*Conn, members)
-	for i := range conns {
-		conns[i] = newConn(deliveryCounter{&written}, nil, "", &Options{PingInterval: -1})
-	}
-	idle := func() {
-		eventually(t, "every member's sender to go idle", func() bool {
-			room.mu.Lock()
-			defer room.mu.Unlock()
-			for _, m := range room.members {
-				m.mu.Lock()
-				busy := m.sending
-				m.mu.Unlock()
-				if busy {
-					return false
-				}
-			}
-			return true
-		})
-	}
-	heap := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
-	before := heap()
-	for _, c := range conns {
-		room.Add(c)
-	}
-	idle()
-	after := heap()
-	perMember := (int64(after) - int64(before)) / members
-	t.Logf("%d idle members of a room remembering %d keys: %d bytes each", members, keys, perMember)
-	if perMember > 16<<10 {
-		t.Fatalf("an idle member holds %d bytes once its snapshot of %d keys is delivered", perMember, keys)
-	}
-	runtime.KeepAlive(conns)
 }
 
 // dropSlow runs OnDrop and only then starts closing the connection, on
