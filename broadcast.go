@@ -43,9 +43,11 @@ const DefaultBroadcastWriteTimeout = 10 * time.Second
 // Broadcasters (see Rooms).
 type Broadcaster struct {
 	// MaxBacklog is how many bytes (framed) may wait for one member
-	// before it is dropped as too slow. Zero means DefaultMaxBacklog; a
-	// negative value means no bound, for a set of peers that are trusted
-	// to keep up.
+	// before it is dropped as too slow. The remembered values Add queues
+	// for a newcomer come on top, until they start going out: a member
+	// that has not been sent a byte yet is not slow. Zero means
+	// DefaultMaxBacklog; a negative value means no bound, for a set of
+	// peers that are trusted to keep up.
 	MaxBacklog int
 
 	// WriteTimeout bounds each write to a member, once the member's
@@ -118,6 +120,10 @@ type member struct {
 	keys    map[string]int
 	sending bool // a sender goroutine is running
 	gone    bool // removed: queue nothing more
+	// allowance is how far past MaxBacklog the backlog may go: the size
+	// of the snapshot Add queued, until the sender first takes the queue.
+	// A newcomer has had no chance to be slow yet.
+	allowance int
 
 	batch  []entry  // the sender's: what it took from queue
 	frames [][]byte // the sender's: batch's frames, for one write
@@ -153,6 +159,9 @@ func (b *Broadcaster) Add(c *Conn) {
 		timeout = 0
 	}
 	m := &member{b: b, c: c, timeout: timeout}
+	for _, key := range b.keys {
+		m.allowance += len(b.latest[key].frame)
+	}
 	m.run = m.send
 	if m.left = c.onClose(func() { b.drop(c, m) }); m.left == nil {
 		return // c has ended: nothing to send it
@@ -415,7 +424,7 @@ func (m *member) enqueue(key string, pm *PreparedMessage, limit int) bool {
 			}
 		}
 	}
-	if limit >= 0 && m.backlog+len(pm.frame) > limit && m.backlog > 0 {
+	if limit >= 0 && m.backlog+len(pm.frame) > limit+m.allowance && m.backlog > 0 {
 		m.gone = true
 		clear(m.queue)
 		m.queue, m.backlog, m.holes, m.keys = nil, 0, 0, nil
@@ -473,7 +482,7 @@ func (m *member) send() {
 		}
 		// Take everything: new messages queue behind while it is written.
 		m.batch, m.queue = m.queue, m.batch[:0]
-		m.backlog, m.holes = 0, 0
+		m.backlog, m.holes, m.allowance = 0, 0, 0
 		if len(m.keys) > keepEntries {
 			// clear would keep the storage a burst (a newcomer's
 			// snapshot of many keys) grew the map to, for good.

@@ -618,3 +618,26 @@ func TestBroadcasterIdleMemberIsSmallAfterItsSnapshot(t *testing.T) {
 	}
 	runtime.KeepAlive(conns)
 }
+
+// A newcomer whose snapshot of remembered values is larger than
+// MaxBacklog is not dropped by the Send that follows Add (a welcome)
+// before its sender had a chance to write. GOMAXPROCS(1) makes the
+// order certain: the Send comes before the sender runs.
+func TestBroadcasterNewcomerSnapshotPastMaxBacklogIsNotSlow(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	room := Broadcaster{MaxBacklog: 16 << 10}
+	value := make([]byte, 1<<10)
+	for i := range 32 { // 32 KiB of state: a dashboard of 32 tiles
+		room.Publish("tile"+strconv.Itoa(i), MessageBinary, value)
+	}
+	dropped := make(chan error, 1)
+	room.OnDrop = func(_ *Conn, err error) { dropped <- err }
+	tr := newThrottledTransport(0) // a peer that reads everything at once
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	room.Add(c)
+	room.Send(c, NewPreparedMessage(MessageText, []byte("welcome")))
+	if st := room.Stats(); st.Dropped != 0 || st.Members != 1 {
+		t.Fatalf("a newcomer that had not been sent a byte yet was dropped as too slow (%v); stats %+v", await(t, dropped, "OnDrop"), st)
+	}
+}
