@@ -50,12 +50,16 @@ type Broadcaster struct {
 	// peers that are trusted to keep up.
 	MaxBacklog int
 
-	// WriteTimeout bounds each write to a member, once the member's
-	// connection is free for it. A member whose socket stops draining (a
-	// peer that stopped reading) is dropped once a write has taken longer
-	// (noticed within 1.5 WriteTimeouts), even in a room too quiet to fill
-	// its backlog. Zero means DefaultBroadcastWriteTimeout; a negative
-	// value means no timeout.
+	// WriteTimeout bounds how long a write to a member may go without
+	// progress, once the member's connection is free for it. A member
+	// whose socket stops draining (a peer that stopped reading) is dropped
+	// once a write has made none for longer (noticed within 1.5
+	// WriteTimeouts, 2 after some progress), even in a room too quiet to
+	// fill its backlog; one that drains slowly is not. Progress is seen
+	// per piece the transport takes, which for a socket is up to 1 MiB:
+	// a member that takes less than that per WriteTimeout is dropped.
+	// Zero means DefaultBroadcastWriteTimeout; a negative value means no
+	// timeout.
 	WriteTimeout time.Duration
 
 	// OnDrop, if set, is called on a goroutine of its own for each member
@@ -110,8 +114,13 @@ type member struct {
 	c         *Conn
 	left      *closeHook    // removes the member when its connection ends
 	timeout   time.Duration // per write; 0 for none
-	busySince atomic.Int64  // when the write in progress began (UnixNano), or 0
+	busySince atomic.Int64  // when the write in progress began or last made progress (UnixNano), or 0
 	run       func()        // m.send, made once: a go statement on it allocates nothing
+
+	// sweep's, under b.mu: the busySince of the write it last looked at,
+	// and the connection's bytes written then.
+	watched  int64
+	sentSeen uint64
 
 	mu      sync.Mutex
 	queue   []entry
@@ -354,10 +363,14 @@ func (b *Broadcaster) dropSlow(m *member, why error) {
 	}
 }
 
-// sweep drops members whose write has taken longer than their timeout: a
-// peer that stopped reading, whose socket buffer is full. One timer for the
-// whole Broadcaster does this, rather than a timer per write, so a delivery
-// costs no allocation; a stuck write is noticed within 1.5 timeouts. The
+// sweep drops members whose write has made no progress for longer than
+// their timeout: a peer that stopped reading, whose socket buffer is full.
+// A write that has (the connection's count of bytes written moved since
+// the last sweep) has its clock started again: a batch may hold up to
+// MaxBacklog, which a slow but steady peer takes in many timeouts. One
+// timer for the whole Broadcaster does this, rather than a timer per
+// write, so a delivery costs no allocation; a stuck write is noticed
+// within 1.5 timeouts of when it began or was last seen moving. The
 // connection is closed at once: a peer that does not read could not read a
 // Close frame either.
 func (b *Broadcaster) sweep() {
@@ -372,7 +385,21 @@ func (b *Broadcaster) sweep() {
 		if next == 0 || m.timeout/2 < next {
 			next = m.timeout / 2
 		}
-		if since := m.busySince.Load(); since != 0 && time.Duration(now-since) > m.timeout {
+		since := m.busySince.Load()
+		if since == 0 {
+			continue
+		}
+		sent := m.c.out.sent.Load()
+		if since != m.watched {
+			m.watched, m.sentSeen = since, sent // a write not seen before
+		} else if sent != m.sentSeen {
+			m.sentSeen = sent
+			if m.busySince.CompareAndSwap(since, now) {
+				m.watched = now
+			}
+			continue
+		}
+		if time.Duration(now-since) > m.timeout {
 			delete(b.members, c)
 			stuck = append(stuck, m)
 		}

