@@ -316,7 +316,8 @@ func (b *Broadcaster) publish(key string, pm *PreparedMessage) int {
 // Send queues pm for one member only, in order with the broadcasts around
 // it: a welcome, a history replay, a reply meant for one peer. Like a
 // broadcast it never waits, and a member that is too far behind is
-// dropped. It reports whether c is a member.
+// dropped. It reports whether pm was queued: false if c is not a member,
+// or if this Send dropped it.
 func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
 	limit := b.maxBacklog()
 	b.mu.Lock()
@@ -336,7 +337,7 @@ func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
 	if empty {
 		b.emptied()
 	}
-	return true
+	return false
 }
 
 func (b *Broadcaster) maxBacklog() int {

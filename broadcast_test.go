@@ -695,3 +695,27 @@ func TestBroadcasterSlowButDrainingMemberStays(t *testing.T) {
 	default:
 	}
 }
+
+// A Send that drops its member as too slow reports that nothing was
+// queued.
+func TestBroadcasterSendThatDropsReportsFalse(t *testing.T) {
+	tr := newRecordingTransport() // the gate stays shut: the first write never ends
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	defer close(tr.gate)
+	room := Broadcaster{MaxBacklog: 100, WriteTimeout: -1}
+	room.Add(c)
+	room.Broadcast(MessageText, []byte("first")) // taken by the sender, which blocks
+	msg := NewPreparedMessage(MessageBinary, make([]byte, 60))
+	for range 10 {
+		queued := room.Send(c, msg)
+		dropped := room.Stats().Dropped == 1
+		if queued == dropped {
+			t.Fatalf("Send reported %v, and it dropped the member: %v", queued, dropped)
+		}
+		if dropped {
+			return
+		}
+	}
+	t.Fatalf("ten 64-byte Sends behind a stuck write, MaxBacklog 100: all reported queued; %d members", room.Len())
+}
