@@ -159,6 +159,11 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	}
 	if err != nil {
 		nc.Close()
+		if resp == nil && ctx.Err() != nil {
+			// ctx's deadline on the connection, not the server, failed
+			// the read or write: say so, as the dial and TLS phases do.
+			return nil, nil, fmt.Errorf("websocket: dial %s: the handshake did not finish: %w", u.Redacted(), context.Cause(ctx))
+		}
 		return nil, resp, err
 	}
 	nc.SetDeadline(time.Time{})
@@ -376,14 +381,14 @@ func dialProxy(ctx context.Context, dial func(context.Context, string, string) (
 	}
 	if err := req.Write(nc); err != nil {
 		nc.Close()
-		return nil, err
+		return nil, ctxCause(ctx, err)
 	}
 	// Read the answer byte by byte up to its end, so that nothing the
 	// server sends through the tunnel afterwards is taken into a buffer.
 	resp, err := http.ReadResponse(bufio.NewReaderSize(&byteReader{nc}, 16), req)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("reading the proxy's answer: %w", err)
+		return nil, fmt.Errorf("reading the proxy's answer: %w", ctxCause(ctx, err))
 	}
 	// The body is not read: after a 2xx the tunnel's bytes follow the
 	// header, whatever framing the header announced.
@@ -392,6 +397,15 @@ func dialProxy(ctx context.Context, dial func(context.Context, string, string) (
 		return nil, fmt.Errorf("the proxy refused the tunnel: %s", resp.Status)
 	}
 	return nc, nil
+}
+
+// ctxCause returns ctx's cause in place of err, an I/O error, once ctx has
+// ended: its deadline on the connection is then what failed the I/O.
+func ctxCause(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
 }
 
 // byteReader reads one byte at a time, so that a bufio.Reader over it

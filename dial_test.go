@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -456,5 +457,36 @@ func TestDialThroughProxy(t *testing.T) {
 	}
 	if err := c.Close(StatusNormalClosure, ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A Dial cancelled while it waits for the server's answer returns an error
+// matching the context's, not the "i/o timeout" of the deadline that
+// enforces it: a caller can tell "I gave up" from "the server failed".
+func TestDialCancelledWhileWaitingReportsContextError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan struct{}, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		http.ReadRequest(bufio.NewReader(nc))
+		got <- struct{}{}
+		io.Copy(io.Discard, nc) // never answers
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-got
+		cancel()
+	}()
+	_, _, err = Dial(ctx, "ws://"+ln.Addr().String()+"/", &DialOptions{Proxy: noProxy})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Dial cancelled while waiting for the answer: %v; want an error matching context.Canceled", err)
 	}
 }

