@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -78,6 +79,10 @@ type DialOptions struct {
 }
 
 const defaultDialTimeout = 30 * time.Second
+
+// maxResponseHeader bounds the handshake response's header: a real one is
+// a few hundred bytes; net/http's Transport allows 10 MB by default.
+const maxResponseHeader = 1 << 20
 
 // connOptions returns the Options a client Conn is made with.
 func (o *DialOptions) connOptions() *Options {
@@ -425,11 +430,19 @@ func handshake(nc net.Conn, req *http.Request, key, offer string, opts *DialOpti
 	if err := req.Write(nc); err != nil {
 		return nil, nil, fmt.Errorf("websocket: writing the handshake: %w", err)
 	}
-	br := bufio.NewReader(nc)
+	// The header is read under a cap, so that a broken or hostile server
+	// cannot make the client buffer without end; then the cap is lifted
+	// for the body and the WebSocket stream.
+	lr := &io.LimitedReader{R: nc, N: maxResponseHeader}
+	br := bufio.NewReader(lr)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
+		if lr.N <= 0 {
+			return nil, nil, fmt.Errorf("websocket: reading the handshake response: its header is larger than %d bytes", maxResponseHeader)
+		}
 		return nil, nil, fmt.Errorf("websocket: reading the handshake response: %w", err)
 	}
+	lr.N = math.MaxInt64
 	fail := func(format string, args ...any) (*Conn, *http.Response, error) {
 		// The body is kept, up to a limit, for the caller to read.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

