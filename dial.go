@@ -84,6 +84,9 @@ const defaultDialTimeout = 30 * time.Second
 // a few hundred bytes; net/http's Transport allows 10 MB by default.
 const maxResponseHeader = 1 << 20
 
+// maxProxyAnswer bounds the header of a proxy's answer to CONNECT.
+const maxProxyAnswer = 64 << 10
+
 // connOptions returns the Options a client Conn is made with.
 func (o *DialOptions) connOptions() *Options {
 	return &Options{
@@ -389,10 +392,15 @@ func dialProxy(ctx context.Context, dial func(context.Context, string, string) (
 		return nil, ctxCause(ctx, err)
 	}
 	// Read the answer byte by byte up to its end, so that nothing the
-	// server sends through the tunnel afterwards is taken into a buffer.
-	resp, err := http.ReadResponse(bufio.NewReaderSize(&byteReader{nc}, 16), req)
+	// server sends through the tunnel afterwards is taken into a buffer,
+	// and under a cap: a CONNECT answer is a few hundred bytes.
+	lr := &io.LimitedReader{R: &byteReader{nc}, N: maxProxyAnswer}
+	resp, err := http.ReadResponse(bufio.NewReaderSize(lr, 16), req)
 	if err != nil {
 		nc.Close()
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("reading the proxy's answer: its header is larger than %d bytes", maxProxyAnswer)
+		}
 		return nil, fmt.Errorf("reading the proxy's answer: %w", ctxCause(ctx, err))
 	}
 	// The body is not read: after a 2xx the tunnel's bytes follow the

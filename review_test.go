@@ -79,58 +79,6 @@ func offerOf(resp *http.Response) string {
 	return strings.Join(resp.Request.Header["Sec-WebSocket-Extensions"], ", ")
 }
 
-// The proxy's CONNECT answer is read the same way (dial.go:377), with no
-// bound either, one byte per read: a proxy (or something posing as one on
-// a hostile network) can feed the client an endless header. Here a proxy
-// whose 200 carries a 2 MiB header line (a CONNECT answer is a few
-// hundred bytes): the client takes all of it.
-func TestReviewProxyUnboundedConnectResponse(t *testing.T) {
-	const junk = 2 << 20
-	fc := &fakeProxyConn{r: io.MultiReader(
-		strings.NewReader("HTTP/1.1 200 Connection established\r\nX-Junk: "),
-		io.LimitReader(repeatReader('a'), junk),
-		strings.NewReader("\r\n\r\n"),
-	)}
-	_, _, err := Dial(context.Background(), "ws://example.invalid/", &DialOptions{
-		Proxy:            func(*http.Request) (*url.URL, error) { return url.Parse("http://proxy.invalid:3128") },
-		NetDialContext:   func(context.Context, string, string) (net.Conn, error) { return fc, nil },
-		HandshakeTimeout: patience,
-	})
-	t.Logf("Dial: %v; the client read %d bytes of the proxy's answer", err, fc.n)
-	if fc.n > junk {
-		t.Fatalf("the client read the whole %d-byte header of the proxy's answer: no bound", fc.n)
-	}
-}
-
-// fakeProxyConn is a net.Conn whose reads come from r and whose writes
-// are discarded; n counts the bytes read.
-type fakeProxyConn struct {
-	r io.Reader
-	n int
-}
-
-func (f *fakeProxyConn) Read(p []byte) (int, error) {
-	n, err := f.r.Read(p)
-	f.n += n
-	return n, err
-}
-func (f *fakeProxyConn) Write(p []byte) (int, error)      { return len(p), nil }
-func (f *fakeProxyConn) Close() error                     { return nil }
-func (f *fakeProxyConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
-func (f *fakeProxyConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
-func (f *fakeProxyConn) SetDeadline(time.Time) error      { return nil }
-func (f *fakeProxyConn) SetReadDeadline(time.Time) error  { return nil }
-func (f *fakeProxyConn) SetWriteDeadline(time.Time) error { return nil }
-
-type repeatReader byte
-
-func (r repeatReader) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = byte(r)
-	}
-	return len(p), nil
-}
-
 // throttledTransport takes each write whole, after per: a socket that
 // drains steadily at len(p)/per. Writes fail once it is closed.
 type throttledTransport struct {
