@@ -105,6 +105,8 @@ func (o *DialOptions) connOptions() *Options {
 // acceptable WebSocket handshake: a status other than 101 (a redirect
 // included: Dial does not follow them), a missing or wrong
 // Sec-WebSocket-Accept, a subprotocol or extension that was not offered.
+// It is also what a proxy's refusal of the tunnel gives, with the proxy's
+// answer as Response: a 407's Proxy-Authenticate is in its Header.
 // errors.Is(err, ErrBadHandshake) holds.
 type DialError struct {
 	// Reason says what was wrong.
@@ -130,7 +132,8 @@ func (e *DialError) Is(target error) bool { return target == ErrBadHandshake }
 // has returned, it has no effect on the connection. opts may be nil.
 //
 // A server that refuses, or answers with anything but a valid upgrade,
-// gives a *DialError holding its response. The response is returned in
+// gives a *DialError holding its response; so does a proxy that refuses
+// the tunnel. The response is returned in
 // every case where one was read.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.Response, error) {
 	if opts == nil {
@@ -154,6 +157,10 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	}
 	nc, err := dialTransport(ctx, u, opts)
 	if err != nil {
+		var de *DialError
+		if errors.As(err, &de) {
+			return nil, de.Response, err // a proxy's refusal
+		}
 		return nil, nil, err
 	}
 	// The handshake's reads and writes end with ctx.
@@ -319,6 +326,10 @@ func dialTransport(ctx context.Context, u *url.URL, opts *DialOptions) (net.Conn
 		}
 	} else {
 		if nc, err = dialProxy(ctx, dial, proxyURL, target, opts); err != nil {
+			var de *DialError
+			if errors.As(err, &de) {
+				return nil, err // the proxy's refusal, which names it
+			}
 			return nil, fmt.Errorf("websocket: dial %s through proxy %s: %w", u.Redacted(), proxyURL.Redacted(), err)
 		}
 	}
@@ -406,8 +417,14 @@ func dialProxy(ctx context.Context, dial func(context.Context, string, string) (
 	// The body is not read: after a 2xx the tunnel's bytes follow the
 	// header, whatever framing the header announced.
 	if resp.StatusCode/100 != 2 {
+		// The answer goes back to the caller, who may need it: a 407's
+		// Proxy-Authenticate says which credentials to retry with.
+		lr.N = 64 << 10
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
 		nc.Close()
-		return nil, fmt.Errorf("the proxy refused the tunnel: %s", resp.Status)
+		return nil, &DialError{Reason: fmt.Sprintf("the proxy %s refused the tunnel: %s", proxyURL.Redacted(), resp.Status), Response: resp}
 	}
 	return nc, nil
 }

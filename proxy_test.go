@@ -14,6 +14,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -291,4 +292,30 @@ func (r repeatReader) Read(p []byte) (int, error) {
 		p[i] = byte(r)
 	}
 	return len(p), nil
+}
+
+// A proxy that refuses the tunnel gives a *DialError with its answer, as
+// Dial's doc promises for every response read: a 407's Proxy-Authenticate
+// says which credentials to retry with.
+func TestDialProxyRefusalReturnsItsAnswer(t *testing.T) {
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Proxy-Authenticate", `Basic realm="corp"`)
+		w.WriteHeader(http.StatusProxyAuthRequired)
+	}))
+	defer proxy.Close()
+	proxyURL, _ := url.Parse(proxy.URL)
+	_, resp, err := Dial(context.Background(), "ws://example.invalid/", &DialOptions{Proxy: http.ProxyURL(proxyURL)})
+	if err == nil {
+		t.Fatal("Dial through a refusing proxy succeeded")
+	}
+	var de *DialError
+	if resp == nil || !errors.As(err, &de) {
+		t.Fatalf("a proxy's 407: response %v, error %q (%T): the answer and its Proxy-Authenticate are lost", resp, err, err)
+	}
+	if de.Response != resp || resp.StatusCode != http.StatusProxyAuthRequired || resp.Header.Get("Proxy-Authenticate") != `Basic realm="corp"` {
+		t.Fatalf("the refusal's response: %v, its header %v", resp.Status, resp.Header)
+	}
+	if !errors.Is(err, ErrBadHandshake) {
+		t.Fatalf("a proxy's refusal does not match ErrBadHandshake: %v", err)
+	}
 }

