@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -718,4 +719,46 @@ func TestBroadcasterSendThatDropsReportsFalse(t *testing.T) {
 		}
 	}
 	t.Fatalf("ten 64-byte Sends behind a stuck write, MaxBacklog 100: all reported queued; %d members", room.Len())
+}
+
+// throttledTransport takes each write whole, after per: a socket that
+// drains steadily at len(p)/per. Writes fail once it is closed.
+type throttledTransport struct {
+	per    time.Duration
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newThrottledTransport(per time.Duration) *throttledTransport {
+	return &throttledTransport{per: per, closed: make(chan struct{})}
+}
+
+func (s *throttledTransport) Read(p []byte) (int, error) { <-s.closed; return 0, io.EOF }
+func (s *throttledTransport) Write(p []byte) (int, error) {
+	select {
+	case <-time.After(s.per):
+		return len(p), nil
+	case <-s.closed:
+		return 0, net.ErrClosed
+	}
+}
+func (s *throttledTransport) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	return nil
+}
+
+// stuckTransport is a peer that never reads: writes block until the
+// transport is closed, and so do reads, so that nothing outlives a test.
+type stuckTransport struct {
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newStuckTransport() *stuckTransport { return &stuckTransport{closed: make(chan struct{})} }
+
+func (s *stuckTransport) Read(p []byte) (int, error)  { <-s.closed; return 0, io.EOF }
+func (s *stuckTransport) Write(p []byte) (int, error) { <-s.closed; return 0, net.ErrClosed }
+func (s *stuckTransport) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	return nil
 }
