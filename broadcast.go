@@ -18,9 +18,12 @@ const DefaultBroadcastWriteTimeout = 10 * time.Second
 // viewers of a dashboard, the voters of a poll. Each message is framed
 // once (see PreparedMessage) and queued for every member; a member's
 // sender, a goroutine that exists only while messages wait, writes all
-// that is waiting in one write. So a member that falls behind for a moment
-// catches up in a few large writes rather than many small ones, and one
-// peer that reads slowly delays no one else.
+// that is waiting in one write: one writev of the frames as they are on a
+// TCP socket, copied together over TLS or another transport. (A client's
+// Conn, from Dial, masks each message with a key of its own, so there it
+// copies and writes them one by one.) So a member that falls behind for
+// a moment catches up in a few large writes rather than many small ones,
+// and one peer that reads slowly delays no one else.
 //
 // A member is dropped only when it truly falls behind: when what waits for
 // it passes MaxBacklog bytes, or one write to it stalls past WriteTimeout.

@@ -62,8 +62,8 @@ type DialOptions struct {
 	Proxy func(*http.Request) (*url.URL, error)
 
 	// HandshakeTimeout bounds the whole handshake: the connection, the
-	// proxy tunnel, TLS and the upgrade. Zero means 30 seconds; ctx can
-	// make it shorter.
+	// proxy tunnel, TLS and the upgrade. Zero or a negative value means
+	// 30 seconds; ctx can make it shorter, and a longer value longer.
 	HandshakeTimeout time.Duration
 
 	// ReadLimit, WriteBufferSize, PingInterval, PingTimeout, CloseTimeout,
