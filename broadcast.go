@@ -18,9 +18,12 @@ const DefaultBroadcastWriteTimeout = 10 * time.Second
 // viewers of a dashboard, the voters of a poll. Each message is framed
 // once (see PreparedMessage) and queued for every member; a member's
 // sender, a goroutine that exists only while messages wait, writes all
-// that is waiting in one write. So a member that falls behind for a moment
-// catches up in a few large writes rather than many small ones, and one
-// peer that reads slowly delays no one else.
+// that is waiting in one write: one writev of the frames as they are on a
+// TCP socket, copied together over TLS or another transport. (A client's
+// Conn, from Dial, masks each message with a key of its own, so there it
+// copies and writes them one by one.) So a member that falls behind for
+// a moment catches up in a few large writes rather than many small ones,
+// and one peer that reads slowly delays no one else.
 //
 // A member is dropped only when it truly falls behind: when what waits for
 // it passes MaxBacklog bytes, or one write to it stalls past WriteTimeout.
@@ -37,21 +40,29 @@ const DefaultBroadcastWriteTimeout = 10 * time.Second
 //
 // The zero Broadcaster is ready to use; set its fields before the first
 // Add. Its methods are safe to call from any goroutine. An idle member
-// costs a map entry and a small struct; a connection may belong to any
-// number of Broadcasters (see Rooms).
+// costs a few hundred bytes (a map entry, a small struct, room for a few
+// messages): what a burst or a newcomer's snapshot grew its queue to is
+// given back once it is idle. A connection may belong to any number of
+// Broadcasters (see Rooms).
 type Broadcaster struct {
 	// MaxBacklog is how many bytes (framed) may wait for one member
-	// before it is dropped as too slow. Zero means DefaultMaxBacklog; a
-	// negative value means no bound, for a set of peers that are trusted
-	// to keep up.
+	// before it is dropped as too slow. The remembered values Add queues
+	// for a newcomer come on top, until they start going out: a member
+	// that has not been sent a byte yet is not slow. Zero means
+	// DefaultMaxBacklog; a negative value means no bound, for a set of
+	// peers that are trusted to keep up.
 	MaxBacklog int
 
-	// WriteTimeout bounds each write to a member, once the member's
-	// connection is free for it. A member whose socket stops draining (a
-	// peer that stopped reading) is dropped once a write has taken longer
-	// (noticed within 1.5 WriteTimeouts), even in a room too quiet to fill
-	// its backlog. Zero means DefaultBroadcastWriteTimeout; a negative
-	// value means no timeout.
+	// WriteTimeout bounds how long a write to a member may go without
+	// progress, once the member's connection is free for it. A member
+	// whose socket stops draining (a peer that stopped reading) is dropped
+	// once a write has made none for longer (noticed within 1.5
+	// WriteTimeouts, 2 after some progress), even in a room too quiet to
+	// fill its backlog; one that drains slowly is not. Progress is seen
+	// per piece the transport takes, which for a socket is up to 1 MiB:
+	// a member that takes less than that per WriteTimeout is dropped.
+	// Zero means DefaultBroadcastWriteTimeout; a negative value means no
+	// timeout.
 	WriteTimeout time.Duration
 
 	// OnDrop, if set, is called on a goroutine of its own for each member
@@ -97,24 +108,34 @@ func (b *Broadcaster) Stats() BroadcastStats {
 // member is one connection's queue.
 //
 // Invariants, under mu: queue holds the messages waiting, in order; an
-// entry whose pm is nil was replaced by a newer value for its key;
-// backlog is the sum of the frames' lengths of the others; keys maps each
-// key with a value waiting to its index in queue. While sending, the
+// entry whose pm is nil was replaced by a newer value for its key, and
+// holes counts them; backlog is the sum of the frames' lengths of the
+// others; keys maps each key with a value waiting to its index in queue. While sending, the
 // sender owns batch and frames.
 type member struct {
 	b         *Broadcaster
 	c         *Conn
 	left      *closeHook    // removes the member when its connection ends
 	timeout   time.Duration // per write; 0 for none
-	busySince atomic.Int64  // when the write in progress began (UnixNano), or 0
+	busySince atomic.Int64  // when the write in progress began or last made progress (UnixNano), or 0
 	run       func()        // m.send, made once: a go statement on it allocates nothing
+
+	// sweep's, under b.mu: the busySince of the write it last looked at,
+	// and the connection's bytes written then.
+	watched  int64
+	sentSeen uint64
 
 	mu      sync.Mutex
 	queue   []entry
 	backlog int
+	holes   int
 	keys    map[string]int
 	sending bool // a sender goroutine is running
 	gone    bool // removed: queue nothing more
+	// allowance is how far past MaxBacklog the backlog may go: the size
+	// of the snapshot Add queued, until the sender first takes the queue.
+	// A newcomer has had no chance to be slow yet.
+	allowance int
 
 	batch  []entry  // the sender's: what it took from queue
 	frames [][]byte // the sender's: batch's frames, for one write
@@ -150,6 +171,9 @@ func (b *Broadcaster) Add(c *Conn) {
 		timeout = 0
 	}
 	m := &member{b: b, c: c, timeout: timeout}
+	for _, key := range b.keys {
+		m.allowance += len(b.latest[key].frame)
+	}
 	m.run = m.send
 	if m.left = c.onClose(func() { b.drop(c, m) }); m.left == nil {
 		return // c has ended: nothing to send it
@@ -295,7 +319,8 @@ func (b *Broadcaster) publish(key string, pm *PreparedMessage) int {
 // Send queues pm for one member only, in order with the broadcasts around
 // it: a welcome, a history replay, a reply meant for one peer. Like a
 // broadcast it never waits, and a member that is too far behind is
-// dropped. It reports whether c is a member.
+// dropped. It reports whether pm was queued: false if c is not a member,
+// or if this Send dropped it.
 func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
 	limit := b.maxBacklog()
 	b.mu.Lock()
@@ -315,7 +340,7 @@ func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
 	if empty {
 		b.emptied()
 	}
-	return true
+	return false
 }
 
 func (b *Broadcaster) maxBacklog() int {
@@ -328,24 +353,28 @@ func (b *Broadcaster) maxBacklog() int {
 	return b.MaxBacklog
 }
 
-// dropSlow ends a member removed for falling behind: it counts it, tells
-// OnDrop, and closes the connection, all off the caller's goroutine.
+// dropSlow ends a member removed for falling behind: it counts it, starts
+// closing the connection and tells OnDrop, both off the caller's
+// goroutine and apart, so that an OnDrop that waits for the connection to
+// end does not hold up its close.
 func (b *Broadcaster) dropSlow(m *member, why error) {
 	b.dropped.Add(1)
 	m.c.removeCloseHook(m.left)
 	m.leave()
-	go func() {
-		if b.OnDrop != nil {
-			b.OnDrop(m.c, why)
-		}
-		m.c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", why, false)
-	}()
+	go m.c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", why, false)
+	if b.OnDrop != nil {
+		go b.OnDrop(m.c, why)
+	}
 }
 
-// sweep drops members whose write has taken longer than their timeout: a
-// peer that stopped reading, whose socket buffer is full. One timer for the
-// whole Broadcaster does this, rather than a timer per write, so a delivery
-// costs no allocation; a stuck write is noticed within 1.5 timeouts. The
+// sweep drops members whose write has made no progress for longer than
+// their timeout: a peer that stopped reading, whose socket buffer is full.
+// A write that has (the connection's count of bytes written moved since
+// the last sweep) has its clock started again: a batch may hold up to
+// MaxBacklog, which a slow but steady peer takes in many timeouts. One
+// timer for the whole Broadcaster does this, rather than a timer per
+// write, so a delivery costs no allocation; a stuck write is noticed
+// within 1.5 timeouts of when it began or was last seen moving. The
 // connection is closed at once: a peer that does not read could not read a
 // Close frame either.
 func (b *Broadcaster) sweep() {
@@ -360,7 +389,21 @@ func (b *Broadcaster) sweep() {
 		if next == 0 || m.timeout/2 < next {
 			next = m.timeout / 2
 		}
-		if since := m.busySince.Load(); since != 0 && time.Duration(now-since) > m.timeout {
+		since := m.busySince.Load()
+		if since == 0 {
+			continue
+		}
+		sent := m.c.out.sent.Load()
+		if since != m.watched {
+			m.watched, m.sentSeen = since, sent // a write not seen before
+		} else if sent != m.sentSeen {
+			m.sentSeen = sent
+			if m.busySince.CompareAndSwap(since, now) {
+				m.watched = now
+			}
+			continue
+		}
+		if time.Duration(now-since) > m.timeout {
 			delete(b.members, c)
 			stuck = append(stuck, m)
 		}
@@ -402,13 +445,20 @@ func (m *member) enqueue(key string, pm *PreparedMessage, limit int) bool {
 			// place at the end.
 			m.backlog -= len(m.queue[i].pm.frame)
 			m.queue[i].pm = nil
+			m.holes++
 			m.b.replaced.Add(1)
+			if m.holes > len(m.queue)/2 {
+				// A key published fast behind a stuck write would
+				// otherwise leave a hole per Publish, which the backlog
+				// does not count.
+				m.compact()
+			}
 		}
 	}
-	if limit >= 0 && m.backlog+len(pm.frame) > limit && m.backlog > 0 {
+	if limit >= 0 && m.backlog+len(pm.frame) > limit+m.allowance && m.backlog > 0 {
 		m.gone = true
 		clear(m.queue)
-		m.queue, m.backlog, m.keys = nil, 0, nil
+		m.queue, m.backlog, m.holes, m.keys = nil, 0, 0, nil
 		return false
 	}
 	if key != "" {
@@ -424,6 +474,24 @@ func (m *member) enqueue(key string, pm *PreparedMessage, limit int) bool {
 		go m.run()
 	}
 	return true
+}
+
+// compact closes the holes in the queue that replaced values left, moving
+// the entries after them up. Done once holes are half the queue, its cost
+// is a step per Publish that made one.
+func (m *member) compact() {
+	live := m.queue[:0]
+	for _, e := range m.queue {
+		if e.pm == nil {
+			continue
+		}
+		if e.key != "" {
+			m.keys[e.key] = len(live)
+		}
+		live = append(live, e)
+	}
+	clear(m.queue[len(live):])
+	m.queue, m.holes = live, 0
 }
 
 // send writes what waits, all of it in one write, until nothing does.
@@ -445,8 +513,14 @@ func (m *member) send() {
 		}
 		// Take everything: new messages queue behind while it is written.
 		m.batch, m.queue = m.queue, m.batch[:0]
-		m.backlog = 0
-		clear(m.keys)
+		m.backlog, m.holes, m.allowance = 0, 0, 0
+		if len(m.keys) > keepEntries {
+			// clear would keep the storage a burst (a newcomer's
+			// snapshot of many keys) grew the map to, for good.
+			m.keys = nil
+		} else {
+			clear(m.keys)
+		}
 		m.mu.Unlock()
 
 		m.frames = m.frames[:0]
@@ -496,6 +570,6 @@ func (m *member) leave() {
 	m.mu.Lock()
 	m.gone = true
 	clear(m.queue)
-	m.queue, m.backlog, m.keys = nil, 0, nil
+	m.queue, m.backlog, m.holes, m.keys = nil, 0, 0, nil
 	m.mu.Unlock()
 }

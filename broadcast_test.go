@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -528,4 +529,236 @@ func TestBroadcasterNewcomerGetsLatest(t *testing.T) {
 	if got := frameTexts(t, tr2.recorded()[0]); fmt.Sprint(got) != "[b=1]" {
 		t.Fatalf("after Forget, newcomer got %q", got)
 	}
+}
+
+// A key published again and again while a member's write is stuck costs
+// that member one queue entry, not one per Publish: the holes replaced
+// values leave are closed up.
+func TestBroadcasterKeyedPublishBehindStuckWriteKeepsQueueSmall(t *testing.T) {
+	tr := newRecordingTransport() // the gate stays shut: the first write never ends
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	defer close(tr.gate)
+	room := Broadcaster{MaxBacklog: 64 << 10, WriteTimeout: -1}
+	room.Add(c)
+	room.Broadcast(MessageText, []byte("first"))
+	member := func() *member {
+		room.mu.Lock()
+		defer room.mu.Unlock()
+		return room.members[c]
+	}
+	eventually(t, "the sender to take the first message", func() bool {
+		m := member()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.queue) == 0 && m.sending
+	})
+	const publishes = 20000
+	for i := range publishes {
+		room.Publish("tally", MessageText, []byte(strconv.Itoa(i)))
+	}
+	m := member()
+	if m == nil {
+		t.Fatal("the member was dropped")
+	}
+	m.mu.Lock()
+	n := len(m.queue)
+	m.mu.Unlock()
+	if n > 2 {
+		t.Fatalf("one key published %d times behind a stuck write left %d queue entries for one value", publishes, n)
+	}
+}
+
+// A member that once had many keyed values waiting at once (every
+// newcomer to a Broadcaster that remembers many keys) gives the room back
+// once it is idle: it costs a few hundred bytes, as the doc says, not a
+// map as large as its snapshot. (About 400 bytes each without -race.)
+func TestBroadcasterIdleMemberIsSmallAfterItsSnapshot(t *testing.T) {
+	const keys, members = 2000, 200
+	var room Broadcaster
+	for i := range keys {
+		room.Publish("k"+strconv.Itoa(i), MessageText, []byte("v"))
+	}
+	var written atomic.Int64
+	conns := make([]*Conn, members)
+	for i := range conns {
+		conns[i] = newConn(deliveryCounter{&written}, nil, "", &Options{PingInterval: -1})
+	}
+	idle := func() {
+		eventually(t, "every member's sender to go idle", func() bool {
+			room.mu.Lock()
+			defer room.mu.Unlock()
+			for _, m := range room.members {
+				m.mu.Lock()
+				busy := m.sending
+				m.mu.Unlock()
+				if busy {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	for _, c := range conns {
+		room.Add(c)
+	}
+	idle()
+	after := heap()
+	perMember := (int64(after) - int64(before)) / members
+	t.Logf("%d idle members of a room remembering %d keys: %d bytes each", members, keys, perMember)
+	if perMember > 16<<10 {
+		t.Fatalf("an idle member holds %d bytes once its snapshot of %d keys is delivered", perMember, keys)
+	}
+	runtime.KeepAlive(conns)
+}
+
+// A newcomer whose snapshot of remembered values is larger than
+// MaxBacklog is not dropped by the Send that follows Add (a welcome)
+// before its sender had a chance to write. GOMAXPROCS(1) makes the
+// order certain: the Send comes before the sender runs.
+func TestBroadcasterNewcomerSnapshotPastMaxBacklogIsNotSlow(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	room := Broadcaster{MaxBacklog: 16 << 10}
+	value := make([]byte, 1<<10)
+	for i := range 32 { // 32 KiB of state: a dashboard of 32 tiles
+		room.Publish("tile"+strconv.Itoa(i), MessageBinary, value)
+	}
+	dropped := make(chan error, 1)
+	room.OnDrop = func(_ *Conn, err error) { dropped <- err }
+	tr := newThrottledTransport(0) // a peer that reads everything at once
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	room.Add(c)
+	room.Send(c, NewPreparedMessage(MessageText, []byte("welcome")))
+	if st := room.Stats(); st.Dropped != 0 || st.Members != 1 {
+		t.Fatalf("a newcomer that had not been sent a byte yet was dropped as too slow (%v); stats %+v", await(t, dropped, "OnDrop"), st)
+	}
+}
+
+// OnDrop may wait for the dropped connection to end (to clean up after
+// it): the close does not wait for OnDrop to return.
+func TestBroadcasterOnDropMayWaitForTheConnectionToEnd(t *testing.T) {
+	tr := newStuckTransport() // a peer that never reads
+	c := newConn(tr, nil, "", &Options{PingInterval: -1, CloseTimeout: 100 * time.Millisecond})
+	defer c.CloseNow()
+	ended := make(chan bool, 1)
+	room := Broadcaster{MaxBacklog: 1000, WriteTimeout: -1}
+	room.OnDrop = func(d *Conn, err error) {
+		select {
+		case <-d.Done():
+			ended <- true
+		case <-time.After(10 * time.Second):
+			ended <- false
+		}
+	}
+	room.Add(c)
+	msg := make([]byte, 300)
+	for room.Len() == 1 {
+		room.Broadcast(MessageBinary, msg)
+	}
+	if !await(t, ended, "OnDrop") {
+		t.Fatal("the dropped member's connection did not end while OnDrop waited for it: the close begins only after OnDrop returns")
+	}
+}
+
+// WriteTimeout drops a member whose socket stops draining, not one that
+// drains slowly: a burst under MaxBacklog to a transport that takes a
+// write (64 KiB) every 400 ms, with WriteTimeout 1 s, is delivered whole
+// although writing it takes several seconds.
+func TestBroadcasterSlowButDrainingMemberStays(t *testing.T) {
+	tr := newThrottledTransport(400 * time.Millisecond)
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	dropped := make(chan error, 1)
+	room := Broadcaster{MaxBacklog: 1 << 20, WriteTimeout: time.Second}
+	room.OnDrop = func(_ *Conn, err error) { dropped <- err }
+	room.Add(c)
+	msg := make([]byte, 1<<10)
+	const burst = 1000 // 1,028,000 bytes framed: under MaxBacklog
+	for range burst {
+		room.Broadcast(MessageBinary, msg)
+	}
+	eventually(t, "the burst to be delivered or the member dropped", func() bool {
+		st := room.Stats()
+		return st.Delivered == burst || st.Dropped > 0
+	})
+	select {
+	case err := <-dropped:
+		t.Fatalf("a member whose socket took a write every 400 ms (WriteTimeout 1 s) was dropped: %v; stats %+v", err, room.Stats())
+	default:
+	}
+}
+
+// A Send that drops its member as too slow reports that nothing was
+// queued.
+func TestBroadcasterSendThatDropsReportsFalse(t *testing.T) {
+	tr := newRecordingTransport() // the gate stays shut: the first write never ends
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	defer close(tr.gate)
+	room := Broadcaster{MaxBacklog: 100, WriteTimeout: -1}
+	room.Add(c)
+	room.Broadcast(MessageText, []byte("first")) // taken by the sender, which blocks
+	msg := NewPreparedMessage(MessageBinary, make([]byte, 60))
+	for range 10 {
+		queued := room.Send(c, msg)
+		dropped := room.Stats().Dropped == 1
+		if queued == dropped {
+			t.Fatalf("Send reported %v, and it dropped the member: %v", queued, dropped)
+		}
+		if dropped {
+			return
+		}
+	}
+	t.Fatalf("ten 64-byte Sends behind a stuck write, MaxBacklog 100: all reported queued; %d members", room.Len())
+}
+
+// throttledTransport takes each write whole, after per: a socket that
+// drains steadily at len(p)/per. Writes fail once it is closed.
+type throttledTransport struct {
+	per    time.Duration
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newThrottledTransport(per time.Duration) *throttledTransport {
+	return &throttledTransport{per: per, closed: make(chan struct{})}
+}
+
+func (s *throttledTransport) Read(p []byte) (int, error) { <-s.closed; return 0, io.EOF }
+func (s *throttledTransport) Write(p []byte) (int, error) {
+	select {
+	case <-time.After(s.per):
+		return len(p), nil
+	case <-s.closed:
+		return 0, net.ErrClosed
+	}
+}
+func (s *throttledTransport) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	return nil
+}
+
+// stuckTransport is a peer that never reads: writes block until the
+// transport is closed, and so do reads, so that nothing outlives a test.
+type stuckTransport struct {
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newStuckTransport() *stuckTransport { return &stuckTransport{closed: make(chan struct{})} }
+
+func (s *stuckTransport) Read(p []byte) (int, error)  { <-s.closed; return 0, io.EOF }
+func (s *stuckTransport) Write(p []byte) (int, error) { <-s.closed; return 0, net.ErrClosed }
+func (s *stuckTransport) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	return nil
 }

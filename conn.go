@@ -54,8 +54,8 @@ const (
 	DefaultPingTimeout = 15 * time.Second
 )
 
-// A Conn is a WebSocket connection, on the server side. Upgrade and Server
-// return one.
+// A Conn is a WebSocket connection, either side's: Upgrade and Server
+// return a server's, Dial a client's, with the same methods.
 //
 // A Conn reads and writes whole messages (ReadMessage, WriteMessage) or
 // streams them (Reader, Writer). Writes, Ping and Close are safe to call from

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -61,8 +62,8 @@ type DialOptions struct {
 	Proxy func(*http.Request) (*url.URL, error)
 
 	// HandshakeTimeout bounds the whole handshake: the connection, the
-	// proxy tunnel, TLS and the upgrade. Zero means 30 seconds; ctx can
-	// make it shorter.
+	// proxy tunnel, TLS and the upgrade. Zero or a negative value means
+	// 30 seconds; ctx can make it shorter, and a longer value longer.
 	HandshakeTimeout time.Duration
 
 	// ReadLimit, WriteBufferSize, PingInterval, PingTimeout, CloseTimeout,
@@ -78,6 +79,13 @@ type DialOptions struct {
 }
 
 const defaultDialTimeout = 30 * time.Second
+
+// maxResponseHeader bounds the handshake response's header: a real one is
+// a few hundred bytes; net/http's Transport allows 10 MB by default.
+const maxResponseHeader = 1 << 20
+
+// maxProxyAnswer bounds the header of a proxy's answer to CONNECT.
+const maxProxyAnswer = 64 << 10
 
 // connOptions returns the Options a client Conn is made with.
 func (o *DialOptions) connOptions() *Options {
@@ -97,6 +105,8 @@ func (o *DialOptions) connOptions() *Options {
 // acceptable WebSocket handshake: a status other than 101 (a redirect
 // included: Dial does not follow them), a missing or wrong
 // Sec-WebSocket-Accept, a subprotocol or extension that was not offered.
+// It is also what a proxy's refusal of the tunnel gives, with the proxy's
+// answer as Response: a 407's Proxy-Authenticate is in its Header.
 // errors.Is(err, ErrBadHandshake) holds.
 type DialError struct {
 	// Reason says what was wrong.
@@ -122,7 +132,8 @@ func (e *DialError) Is(target error) bool { return target == ErrBadHandshake }
 // has returned, it has no effect on the connection. opts may be nil.
 //
 // A server that refuses, or answers with anything but a valid upgrade,
-// gives a *DialError holding its response. The response is returned in
+// gives a *DialError holding its response; so does a proxy that refuses
+// the tunnel. The response is returned in
 // every case where one was read.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.Response, error) {
 	if opts == nil {
@@ -146,6 +157,10 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	}
 	nc, err := dialTransport(ctx, u, opts)
 	if err != nil {
+		var de *DialError
+		if errors.As(err, &de) {
+			return nil, de.Response, err // a proxy's refusal
+		}
 		return nil, nil, err
 	}
 	// The handshake's reads and writes end with ctx.
@@ -159,6 +174,11 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	}
 	if err != nil {
 		nc.Close()
+		if resp == nil && ctx.Err() != nil {
+			// ctx's deadline on the connection, not the server, failed
+			// the read or write: say so, as the dial and TLS phases do.
+			return nil, nil, fmt.Errorf("websocket: dial %s: the handshake did not finish: %w", u.Redacted(), context.Cause(ctx))
+		}
 		return nil, resp, err
 	}
 	nc.SetDeadline(time.Time{})
@@ -306,6 +326,10 @@ func dialTransport(ctx context.Context, u *url.URL, opts *DialOptions) (net.Conn
 		}
 	} else {
 		if nc, err = dialProxy(ctx, dial, proxyURL, target, opts); err != nil {
+			var de *DialError
+			if errors.As(err, &de) {
+				return nil, err // the proxy's refusal, which names it
+			}
 			return nil, fmt.Errorf("websocket: dial %s through proxy %s: %w", u.Redacted(), proxyURL.Redacted(), err)
 		}
 	}
@@ -376,22 +400,42 @@ func dialProxy(ctx context.Context, dial func(context.Context, string, string) (
 	}
 	if err := req.Write(nc); err != nil {
 		nc.Close()
-		return nil, err
+		return nil, ctxCause(ctx, err)
 	}
 	// Read the answer byte by byte up to its end, so that nothing the
-	// server sends through the tunnel afterwards is taken into a buffer.
-	resp, err := http.ReadResponse(bufio.NewReaderSize(&byteReader{nc}, 16), req)
+	// server sends through the tunnel afterwards is taken into a buffer,
+	// and under a cap: a CONNECT answer is a few hundred bytes.
+	lr := &io.LimitedReader{R: &byteReader{nc}, N: maxProxyAnswer}
+	resp, err := http.ReadResponse(bufio.NewReaderSize(lr, 16), req)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("reading the proxy's answer: %w", err)
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("reading the proxy's answer: its header is larger than %d bytes", maxProxyAnswer)
+		}
+		return nil, fmt.Errorf("reading the proxy's answer: %w", ctxCause(ctx, err))
 	}
 	// The body is not read: after a 2xx the tunnel's bytes follow the
 	// header, whatever framing the header announced.
 	if resp.StatusCode/100 != 2 {
+		// The answer goes back to the caller, who may need it: a 407's
+		// Proxy-Authenticate says which credentials to retry with.
+		lr.N = 64 << 10
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
 		nc.Close()
-		return nil, fmt.Errorf("the proxy refused the tunnel: %s", resp.Status)
+		return nil, &DialError{Reason: fmt.Sprintf("the proxy %s refused the tunnel: %s", proxyURL.Redacted(), resp.Status), Response: resp}
 	}
 	return nc, nil
+}
+
+// ctxCause returns ctx's cause in place of err, an I/O error, once ctx has
+// ended: its deadline on the connection is then what failed the I/O.
+func ctxCause(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
 }
 
 // byteReader reads one byte at a time, so that a bufio.Reader over it
@@ -411,11 +455,19 @@ func handshake(nc net.Conn, req *http.Request, key, offer string, opts *DialOpti
 	if err := req.Write(nc); err != nil {
 		return nil, nil, fmt.Errorf("websocket: writing the handshake: %w", err)
 	}
-	br := bufio.NewReader(nc)
+	// The header is read under a cap, so that a broken or hostile server
+	// cannot make the client buffer without end; then the cap is lifted
+	// for the body and the WebSocket stream.
+	lr := &io.LimitedReader{R: nc, N: maxResponseHeader}
+	br := bufio.NewReader(lr)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
+		if lr.N <= 0 {
+			return nil, nil, fmt.Errorf("websocket: reading the handshake response: its header is larger than %d bytes", maxResponseHeader)
+		}
 		return nil, nil, fmt.Errorf("websocket: reading the handshake response: %w", err)
 	}
+	lr.N = math.MaxInt64
 	fail := func(format string, args ...any) (*Conn, *http.Response, error) {
 		// The body is kept, up to a limit, for the caller to read.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

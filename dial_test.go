@@ -1,7 +1,9 @@
 package websocket
 
 import (
+	"bufio"
 	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
 	"io"
@@ -457,4 +459,133 @@ func TestDialThroughProxy(t *testing.T) {
 	if err := c.Close(StatusNormalClosure, ""); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A Dial cancelled while it waits for the server's answer returns an error
+// matching the context's, not the "i/o timeout" of the deadline that
+// enforces it: a caller can tell "I gave up" from "the server failed".
+func TestDialCancelledWhileWaitingReportsContextError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan struct{}, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		http.ReadRequest(bufio.NewReader(nc))
+		got <- struct{}{}
+		io.Copy(io.Discard, nc) // never answers
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-got
+		cancel()
+	}()
+	_, _, err = Dial(ctx, "ws://"+ln.Addr().String()+"/", &DialOptions{Proxy: noProxy})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Dial cancelled while waiting for the answer: %v; want an error matching context.Canceled", err)
+	}
+}
+
+// Dial reads the handshake response's header under a cap (1 MiB), so a
+// broken or hostile server cannot make the client buffer without end until
+// the handshake timeout. Here: 12 MiB of header lines, past even
+// net/http's 10 MB.
+func TestDialRefusesAnOversizedResponseHeader(t *testing.T) {
+	const junkLines = 192 // of 64 KiB: 12 MiB, past net/http's 10 MB
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		br := bufio.NewReader(nc)
+		r, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		bw := bufio.NewWriterSize(nc, 64<<10)
+		bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n")
+		line := []byte("X-Junk: " + strings.Repeat("a", 64<<10-10) + "\r\n")
+		for range junkLines {
+			if _, err := bw.Write(line); err != nil {
+				return
+			}
+		}
+		bw.WriteString("\r\n")
+		bw.Flush()
+		io.Copy(io.Discard, br)
+	}()
+	c, _, err := Dial(context.Background(), "ws://"+ln.Addr().String()+"/", &DialOptions{Proxy: noProxy})
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("Dial accepted a handshake response with 12 MiB of headers")
+	}
+	t.Logf("Dial: %v", err)
+}
+
+// A server that answers a bare permessage-deflate to the default offer
+// (which asks for server_no_context_takeover) keeps its context: its
+// second message refers to its first. Either Dial refuses the answer (it
+// does: see TestDialDeflateOffer) or the client reads both messages; it
+// never reads them as if the server had reset its context.
+func TestDialDeflateServerKeepingItsContextIsNotMisread(t *testing.T) {
+	msg := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog. "), 4)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n" +
+			"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+		// One compressor for both messages: the server keeps its context,
+		// so the second message is a back-reference to the first.
+		var out bytes.Buffer
+		fw, _ := flate.NewWriter(&out, flate.BestCompression)
+		for range 2 {
+			out.Reset()
+			fw.Write(msg)
+			fw.Flush()
+			p := bytes.TrimSuffix(out.Bytes(), []byte{0, 0, 0xff, 0xff})
+			brw.Write([]byte{0xc1, 126, byte(len(p) >> 8), byte(len(p))}) // FIN, RSV1, text
+			brw.Write(p)
+		}
+		brw.Flush()
+		io.Copy(io.Discard, nc)
+	}))
+	defer ts.Close()
+	c, resp, err := Dial(context.Background(), "ws"+strings.TrimPrefix(ts.URL, "http"),
+		&DialOptions{Proxy: noProxy, Compression: &CompressionOptions{}})
+	if err != nil {
+		t.Logf("Dial refused the answer: %v", err)
+		return
+	}
+	defer c.CloseNow()
+	t.Logf("offered %q, the server answered %q, Dial accepted it", offerOf(resp), resp.Header.Get("Sec-WebSocket-Extensions"))
+	for i := range 2 {
+		_, got, err := c.ReadMessage(context.Background(), nil)
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("message %d: %q, %v: Dial accepted permessage-deflate without server_no_context_takeover but reads as if the server reset its context", i+1, got, err)
+		}
+	}
+}
+
+func offerOf(resp *http.Response) string {
+	if resp.Request == nil {
+		return "?"
+	}
+	return strings.Join(resp.Request.Header["Sec-WebSocket-Extensions"], ", ")
 }

@@ -39,7 +39,9 @@
 // a cookie jar, subprotocols, a permessage-deflate offer, the TLS
 // configuration, the dialer, and the proxy: by default the one the
 // environment names (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), reached with an
-// HTTP CONNECT tunnel, with the proxy URL's credentials. A client masks
+// HTTP CONNECT tunnel, with the proxy URL's credentials. As in net/http,
+// the environment's proxy variables are read once per process, and never
+// apply to localhost or a loopback address. A client masks
 // every frame it sends with a key from crypto/rand (RFC 6455 §5.3), copying
 // the caller's data as it masks so that the caller's slice is never
 // changed, and it lets the server close TCP first at the end of the closing

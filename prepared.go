@@ -8,8 +8,11 @@ import (
 )
 
 // A PreparedMessage is a message framed once, ready to be written to any
-// number of connections without being framed or copied again. Use it to
-// send the same message to many peers; Broadcaster does.
+// number of server connections without being framed or copied again (but
+// for the copy TLS makes as it encrypts). Use it to send the same message
+// to many peers; Broadcaster does. A client's Conn masks every frame with
+// a key of its own, so there it serves as the payload only: each write
+// copies and masks it.
 type PreparedMessage struct {
 	typ   MessageType
 	frame []byte // header and payload, as they go on the wire
@@ -36,7 +39,8 @@ func (pm *PreparedMessage) Type() MessageType { return pm.typ }
 func (pm *PreparedMessage) Len() int { return len(pm.frame) }
 
 // WritePrepared writes a prepared message, as WriteMessage would write its
-// data, in one write of its ready-made frame, with the same rules for ctx.
+// data, with the same rules for ctx: on a server's Conn in one write of its
+// ready-made frame; on a client's, masked into a copy like any message.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	return c.writeFrames(ctx, pm.frame, nil, nil)
 }

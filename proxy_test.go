@@ -10,9 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,5 +241,81 @@ func TestBehindNginxKeepalive(t *testing.T) {
 	c.WriteText("still here")
 	if op, got, err := c.ReadMessage(nil); err != nil || op != wstest.OpText || string(got) != "still here" {
 		t.Fatalf("echo after %d pings: %v", pings, err)
+	}
+}
+
+// The proxy's answer to CONNECT is read under a cap (64 KiB), so a proxy,
+// or something posing as one on a hostile network, cannot feed the client
+// an endless header. Here a 200 with a 2 MiB header line.
+func TestDialRefusesAnOversizedProxyAnswer(t *testing.T) {
+	const junk = 2 << 20
+	fc := &fakeProxyConn{r: io.MultiReader(
+		strings.NewReader("HTTP/1.1 200 Connection established\r\nX-Junk: "),
+		io.LimitReader(repeatReader('a'), junk),
+		strings.NewReader("\r\n\r\n"),
+	)}
+	_, _, err := Dial(context.Background(), "ws://example.invalid/", &DialOptions{
+		Proxy:            func(*http.Request) (*url.URL, error) { return url.Parse("http://proxy.invalid:3128") },
+		NetDialContext:   func(context.Context, string, string) (net.Conn, error) { return fc, nil },
+		HandshakeTimeout: patience,
+	})
+	t.Logf("Dial: %v; the client read %d bytes of the proxy's answer", err, fc.n)
+	if fc.n > junk {
+		t.Fatalf("the client read the whole %d-byte header of the proxy's answer: no bound", fc.n)
+	}
+}
+
+// fakeProxyConn is a net.Conn whose reads come from r and whose writes
+// are discarded; n counts the bytes read.
+type fakeProxyConn struct {
+	r io.Reader
+	n int
+}
+
+func (f *fakeProxyConn) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	f.n += n
+	return n, err
+}
+func (f *fakeProxyConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (f *fakeProxyConn) Close() error                     { return nil }
+func (f *fakeProxyConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (f *fakeProxyConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (f *fakeProxyConn) SetDeadline(time.Time) error      { return nil }
+func (f *fakeProxyConn) SetReadDeadline(time.Time) error  { return nil }
+func (f *fakeProxyConn) SetWriteDeadline(time.Time) error { return nil }
+
+type repeatReader byte
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
+
+// A proxy that refuses the tunnel gives a *DialError with its answer, as
+// Dial's doc promises for every response read: a 407's Proxy-Authenticate
+// says which credentials to retry with.
+func TestDialProxyRefusalReturnsItsAnswer(t *testing.T) {
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Proxy-Authenticate", `Basic realm="corp"`)
+		w.WriteHeader(http.StatusProxyAuthRequired)
+	}))
+	defer proxy.Close()
+	proxyURL, _ := url.Parse(proxy.URL)
+	_, resp, err := Dial(context.Background(), "ws://example.invalid/", &DialOptions{Proxy: http.ProxyURL(proxyURL)})
+	if err == nil {
+		t.Fatal("Dial through a refusing proxy succeeded")
+	}
+	var de *DialError
+	if resp == nil || !errors.As(err, &de) {
+		t.Fatalf("a proxy's 407: response %v, error %q (%T): the answer and its Proxy-Authenticate are lost", resp, err, err)
+	}
+	if de.Response != resp || resp.StatusCode != http.StatusProxyAuthRequired || resp.Header.Get("Proxy-Authenticate") != `Basic realm="corp"` {
+		t.Fatalf("the refusal's response: %v, its header %v", resp.Status, resp.Header)
+	}
+	if !errors.Is(err, ErrBadHandshake) {
+		t.Fatalf("a proxy's refusal does not match ErrBadHandshake: %v", err)
 	}
 }

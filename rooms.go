@@ -13,7 +13,9 @@ import "sync"
 type Rooms struct {
 	// New, if set, makes the Broadcaster for a new room, to set its
 	// MaxBacklog, WriteTimeout or OnDrop. It must return a new, unused
-	// Broadcaster. Nil means the zero Broadcaster.
+	// Broadcaster. It is called with the Rooms locked: it must not call
+	// the Rooms' methods, which would wait for it forever. Nil means the
+	// zero Broadcaster.
 	New func(name string) *Broadcaster
 
 	mu    sync.Mutex
@@ -52,7 +54,11 @@ func (r *Rooms) Leave(name string, c *Conn) {
 
 // Move moves c from the room called from to the room called to: messages
 // sent to to after Move returns reach it, those sent to from do not.
+// Moving c to the room it is in changes nothing.
 func (r *Rooms) Move(c *Conn, from, to string) {
+	if from == to {
+		return // Join would do nothing and Leave would take c out
+	}
 	r.Join(to, c)
 	r.Leave(from, c)
 }

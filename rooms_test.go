@@ -51,3 +51,17 @@ func TestRooms(t *testing.T) {
 		t.Fatalf("an ended connection made a room: %q", rooms.Names())
 	}
 }
+
+// Moving a connection to the room it is already in leaves it there.
+func TestRoomsMoveToTheSameRoomKeepsTheMember(t *testing.T) {
+	var rooms Rooms
+	tr := newRecordingTransport()
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	defer close(tr.gate)
+	rooms.Join("lobby", c)
+	rooms.Move(c, "lobby", "lobby")
+	if b := rooms.Room("lobby"); b == nil || b.Len() != 1 {
+		t.Fatalf("after Move(c, lobby, lobby), lobby is %v: c was removed from the room it was moved to", rooms.Names())
+	}
+}
