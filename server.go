@@ -97,6 +97,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// net/http's state for the request, can end now: an idle WebSocket then
 	// holds only what it needs.
 	r = r.WithContext(context.WithoutCancel(r.Context()))
+	if _, ok := c.rwc.(*stream); ok {
+		// Over HTTP/2 the stream lives as long as this goroutine: the
+		// handler runs here, and the stream ends when it has.
+		s.run(c, r)
+		return
+	}
 	go s.run(c, r)
 }
 
