@@ -31,7 +31,9 @@ const DefaultBroadcastWriteTimeout = 10 * time.Second
 // Publish sends a value under a key ("tally", "price:ACME"): a member
 // that is behind gets only the newest value for each key, in its place
 // among the other messages, so a burst of updates costs a slow member one
-// message, not the whole burst.
+// message, not the whole burst. The newest value of each key is also
+// remembered and sent first to members that join later, so a newcomer
+// starts from the current state without a Send of its own.
 //
 // The zero Broadcaster is ready to use; set its fields before the first
 // Add. Its methods are safe to call from any goroutine. An idle member
@@ -60,8 +62,10 @@ type Broadcaster struct {
 
 	mu       sync.Mutex
 	members  map[*Conn]*member
-	watchdog *time.Timer // sweeps for writes past WriteTimeout; see sweep
-	onEmpty  func()      // told when the last member leaves (see Rooms)
+	latest   map[string]*PreparedMessage // the newest value published under each key
+	keys     []string                    // latest's keys, in the order first published
+	watchdog *time.Timer                 // sweeps for writes past WriteTimeout; see sweep
+	onEmpty  func()                      // told when the last member leaves (see Rooms)
 
 	delivered atomic.Uint64
 	writes    atomic.Uint64
@@ -126,8 +130,9 @@ type entry struct {
 	key string
 }
 
-// Add makes c a member: it receives every message sent from now on, until
-// Remove or until its connection ends, when it leaves by itself.
+// Add makes c a member: it receives the newest value published under each
+// key (see Publish), then every message sent from now on, until Remove or
+// until its connection ends, when it leaves by itself.
 func (b *Broadcaster) Add(c *Conn) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -150,6 +155,11 @@ func (b *Broadcaster) Add(c *Conn) {
 		return // c has ended: nothing to send it
 	}
 	b.members[c] = m
+	// The current state first, under its keys, so that a newer Publish
+	// still waiting for it replaces it.
+	for _, key := range b.keys {
+		m.enqueue(key, b.latest[key], -1)
+	}
 	if timeout > 0 && b.watchdog == nil {
 		b.watchdog = time.AfterFunc(timeout/2, b.sweep)
 	}
@@ -201,41 +211,76 @@ func (b *Broadcaster) Len() int {
 	return len(b.members)
 }
 
-// Broadcast sends data as a message of type typ to every member. It frames
-// the message once and only queues it: it never waits for a connection.
-func (b *Broadcaster) Broadcast(typ MessageType, data []byte) {
-	b.BroadcastPrepared(NewPreparedMessage(typ, data))
+// Broadcast sends data as a message of type typ to every member, and
+// returns how many it was queued for. It frames the message once and only
+// queues it: it never waits for a connection.
+func (b *Broadcaster) Broadcast(typ MessageType, data []byte) int {
+	return b.BroadcastPrepared(NewPreparedMessage(typ, data))
 }
 
-// BroadcastPrepared queues pm for every member.
-func (b *Broadcaster) BroadcastPrepared(pm *PreparedMessage) {
-	b.publish("", pm)
+// BroadcastPrepared queues pm for every member and returns how many.
+func (b *Broadcaster) BroadcastPrepared(pm *PreparedMessage) int {
+	return b.publish("", pm)
 }
 
 // Publish sends data as a message of type typ to every member, as the
 // newest value under key: a member still waiting for an earlier value of
 // the same key gets this one instead, in this one's place, after the
-// messages sent in between. Use it for state that is replaced rather than
-// accumulated: a tally, a position, a price. An empty key is Broadcast.
-func (b *Broadcaster) Publish(key string, typ MessageType, data []byte) {
-	b.publish(key, NewPreparedMessage(typ, data))
+// messages sent in between; a member that joins later gets it first. Use
+// it for state that is replaced rather than accumulated: a tally, a
+// position, a price. An empty key is Broadcast. It returns how many
+// members it was queued for.
+//
+// The last call for a key wins: when several goroutines publish the same
+// key, publish under the lock that orders their updates, or the value sent
+// last may not be the newest.
+func (b *Broadcaster) Publish(key string, typ MessageType, data []byte) int {
+	return b.publish(key, NewPreparedMessage(typ, data))
 }
 
 // PublishPrepared is Publish with a prepared message.
-func (b *Broadcaster) PublishPrepared(key string, pm *PreparedMessage) {
-	b.publish(key, pm)
+func (b *Broadcaster) PublishPrepared(key string, pm *PreparedMessage) int {
+	return b.publish(key, pm)
 }
 
-func (b *Broadcaster) publish(key string, pm *PreparedMessage) {
+// Forget drops the value remembered under key, so that members joining
+// from now on do not get it. Members already sent it, or waiting for it,
+// are not affected.
+func (b *Broadcaster) Forget(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.latest[key]; !ok {
+		return
+	}
+	delete(b.latest, key)
+	for i, k := range b.keys {
+		if k == key {
+			b.keys = append(b.keys[:i], b.keys[i+1:]...)
+			break
+		}
+	}
+}
+
+func (b *Broadcaster) publish(key string, pm *PreparedMessage) int {
 	limit := b.maxBacklog()
 	var slow []*member
 	b.mu.Lock()
+	if key != "" {
+		if b.latest == nil {
+			b.latest = make(map[string]*PreparedMessage)
+		}
+		if _, ok := b.latest[key]; !ok {
+			b.keys = append(b.keys, key)
+		}
+		b.latest[key] = pm
+	}
 	for c, m := range b.members {
 		if !m.enqueue(key, pm, limit) {
 			delete(b.members, c)
 			slow = append(slow, m)
 		}
 	}
+	queued := len(b.members)
 	empty := len(slow) > 0 && len(b.members) == 0
 	b.mu.Unlock()
 	for _, m := range slow {
@@ -244,6 +289,7 @@ func (b *Broadcaster) publish(key string, pm *PreparedMessage) {
 	if empty {
 		b.emptied()
 	}
+	return queued
 }
 
 // Send queues pm for one member only, in order with the broadcasts around

@@ -489,3 +489,43 @@ func TestBroadcasterBurstKeepsHealthyMembers(t *testing.T) {
 	}
 	t.Logf("%d messages to %d members: %d deliveries in %d writes", messages, members, st.Delivered, st.Writes)
 }
+
+// A member that joins gets the newest value of each published key first,
+// in the order the keys were first published; Forget drops one.
+func TestBroadcasterNewcomerGetsLatest(t *testing.T) {
+	var room Broadcaster
+	room.Publish("a", MessageText, []byte("a=1"))
+	room.Publish("b", MessageText, []byte("b=1"))
+	if n := room.Publish("a", MessageText, []byte("a=2")); n != 0 {
+		t.Fatalf("Publish to an empty room queued for %d", n)
+	}
+	tr := newRecordingTransport()
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	room.Add(c)
+	if n := room.Broadcast(MessageText, []byte("news")); n != 1 {
+		t.Fatalf("Broadcast queued for %d, want 1", n)
+	}
+	close(tr.gate)
+	var got []string
+	for len(got) < 3 {
+		await(t, tr.wrote, "a write")
+		got = nil
+		for _, w := range tr.recorded() {
+			got = append(got, frameTexts(t, w)...)
+		}
+	}
+	if want := []string{"a=2", "b=1", "news"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("newcomer got %q, want %q", got, want)
+	}
+	room.Forget("a")
+	tr2 := newRecordingTransport()
+	close(tr2.gate)
+	d := newConn(tr2, nil, "", &Options{PingInterval: -1})
+	defer d.CloseNow()
+	room.Add(d)
+	await(t, tr2.wrote, "the newcomer's write")
+	if got := frameTexts(t, tr2.recorded()[0]); fmt.Sprint(got) != "[b=1]" {
+		t.Fatalf("after Forget, newcomer got %q", got)
+	}
+}

@@ -172,11 +172,13 @@ func ExampleBroadcaster_Publish() {
 			if err != nil {
 				return // the member has left the Broadcaster by itself
 			}
+			// Publish under the lock: the last Publish of a key wins, so
+			// updates must reach it in order.
 			mu.Lock()
 			tally[string(msg)]++
 			state, _ := json.Marshal(tally)
-			mu.Unlock()
 			poll.Publish("tally", websocket.MessageText, state)
+			mu.Unlock()
 		}
 	}))
 	http.HandleFunc("/notice", func(w http.ResponseWriter, r *http.Request) {

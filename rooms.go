@@ -67,19 +67,23 @@ func (r *Rooms) Room(name string) *Broadcaster {
 }
 
 // Broadcast sends data as a message of type typ to everyone in the room
-// called name, if anyone is.
-func (r *Rooms) Broadcast(name string, typ MessageType, data []byte) {
+// called name, and returns how many it was queued for (0 when no one is
+// in the room).
+func (r *Rooms) Broadcast(name string, typ MessageType, data []byte) int {
 	if b := r.Room(name); b != nil {
-		b.Broadcast(typ, data)
+		return b.Broadcast(typ, data)
 	}
+	return 0
 }
 
 // Publish sends data under key to everyone in the room called name, as
-// Broadcaster.Publish does.
-func (r *Rooms) Publish(name, key string, typ MessageType, data []byte) {
+// Broadcaster.Publish does, and returns how many it was queued for. A room
+// no one is in remembers nothing: it does not exist.
+func (r *Rooms) Publish(name, key string, typ MessageType, data []byte) int {
 	if b := r.Room(name); b != nil {
-		b.Publish(key, typ, data)
+		return b.Publish(key, typ, data)
 	}
+	return 0
 }
 
 // Names returns the names of the rooms that have someone in them, in no

@@ -248,7 +248,16 @@ func (c *Conn) sendDue() {
 	if c.pong.due.Load() {
 		c.pong.mu.Lock()
 		c.pong.due.Store(false)
-		err := c.writeControlLocked(opPong, c.pong.payload[:c.pong.n])
+		var err error
+		for b := c.pong.queue; len(b) > 0 && err == nil; {
+			n := int(b[0])
+			err = c.writeControlLocked(opPong, b[1:1+n])
+			b = b[1+n:]
+		}
+		c.pong.queue, c.pong.last, c.pong.n = c.pong.queue[:0], 0, 0
+		if cap(c.pong.queue) > 1<<10 {
+			c.pong.queue = nil // a flood's worth: let it go
+		}
 		c.pong.mu.Unlock()
 		if err != nil && !errors.Is(err, ErrClosed) {
 			c.wrote(err)
@@ -260,9 +269,11 @@ func (c *Conn) sendDue() {
 }
 
 // sendPong answers a ping with payload p, at once if the output is free.
-// Otherwise the pong is left for the writer holding the output to send
-// (see unlockOut), so that the reader never waits for a write: a later
-// ping's pong replaces one not yet sent, as RFC 6455 §5.5.3 allows.
+// Otherwise the pong is queued for the writer holding the output to send
+// (see unlockOut), so that the reader never waits for a write. Up to
+// maxDuePongs wait, in order; past that, a newer ping's pong replaces the
+// last one waiting, as RFC 6455 §5.5.3 allows (a peer flooding pings while
+// this side cannot write gets pongs for some of them, the last one always).
 func (c *Conn) sendPong(p []byte) {
 	if c.out.mu.TryLock() {
 		err := c.writeControlLocked(opPong, p)
@@ -273,10 +284,13 @@ func (c *Conn) sendPong(p []byte) {
 		return
 	}
 	c.pong.mu.Lock()
-	if c.pong.payload == nil {
-		c.pong.payload = new([maxControlPayload]byte)
+	if c.pong.n == maxDuePongs {
+		c.pong.queue = c.pong.queue[:c.pong.last] // replace the newest waiting
+		c.pong.n--
 	}
-	c.pong.n = copy(c.pong.payload[:], p)
+	c.pong.last = len(c.pong.queue)
+	c.pong.queue = append(append(c.pong.queue, byte(len(p))), p...)
+	c.pong.n++
 	c.pong.due.Store(true)
 	c.pong.mu.Unlock()
 	if c.out.mu.TryLock() {
@@ -284,13 +298,18 @@ func (c *Conn) sendPong(p []byte) {
 	}
 }
 
-// duePong is a pong waiting for the output.
+// duePong holds the pongs waiting for the output: their payloads, each
+// behind its length byte, in order; last is where the newest begins.
 type duePong struct {
-	due     atomic.Bool
-	mu      sync.Mutex
-	payload *[maxControlPayload]byte // made on the first pong that has to wait
-	n       int
+	due   atomic.Bool
+	mu    sync.Mutex
+	queue []byte // made on the first pong that has to wait
+	last  int
+	n     int
 }
+
+// maxDuePongs bounds the pongs waiting for the output.
+const maxDuePongs = 32
 
 // beforeRead sends what the output held back, before the reader reads from
 // the transport or when the coalescing timer fires. If a write holds the
