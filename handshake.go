@@ -86,9 +86,10 @@ func headerHasToken(h http.Header, name, token string) bool {
 //
 // Over HTTP/2 (an extended CONNECT, RFC 8441), Upgrade answers 200 and the
 // WebSocket runs over the request's stream, which ends when the handler
-// that called Upgrade returns: that handler must not return before the
-// connection is done (wait on Conn.Done). Server does this for its
-// handlers.
+// that called Upgrade returns: that handler must not return before Close
+// or CloseNow has returned (both wait until the stream's ResponseWriter
+// is no longer in use; net/http panics on a ResponseWriter used after its
+// handler). Server does this for its handlers.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, error) {
 	if opts == nil {
 		opts = &defaultOptions

@@ -101,6 +101,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Over HTTP/2 the stream lives as long as this goroutine: the
 		// handler runs here, and the stream ends when it has.
 		s.run(c, r)
+		c.awaitStream()
 		return
 	}
 	go s.run(c, r)
@@ -196,7 +197,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		s.mu.Lock()
 		for c := range s.conns {
-			c.CloseNow()
+			c.shutdown(ErrClosed) // CloseNow, without waiting under s.mu
 		}
 		s.mu.Unlock()
 		return ctx.Err()
