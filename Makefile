@@ -4,7 +4,7 @@ GO        ?= go
 FUZZTIME  ?= 1m
 BENCHTIME ?= 1s
 
-.PHONY: test check unit interop-setup conformance bench fuzz stress bench-compare autobahn-docker demo
+.PHONY: test check unit interop-setup conformance conformance-h2 bench fuzz stress bench-compare autobahn-docker demo
 
 ## test: everything CI checks: formatting, vet, unit and end-to-end tests
 ## under the race detector (the interop tests included), and the Autobahn
@@ -23,6 +23,7 @@ check:
 unit: interop-setup
 	$(GO) test -race -count=1 ./...
 	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd h2test && $(GO) vet ./... && $(GO) test -race -count=1 -skip 'TestConformanceOverHTTP2' ./...
 
 ## interop-setup: install the interop tests' npm packages from the lock
 ## file if they are missing, and fail naming anything else the interop
@@ -30,9 +31,18 @@ unit: interop-setup
 interop-setup:
 	@sh examples/interop/setup.sh
 
-## conformance: the Autobahn fuzzingclient cases, in Go, against examples/echo.
+## conformance: the Autobahn fuzzingclient cases, in Go, against examples/echo;
+## then sections 1-7, 9 and 10 over HTTP/2, against examples/echo -tls through
+## h2test's bridge (its own summary line).
 conformance:
 	@sh autobahn/run.sh
+	@cd h2test && out=$$($(GO) test -count=1 -v -run 'TestConformanceOverHTTP2' . 2>&1); status=$$?; \
+	if [ $$status -ne 0 ]; then echo "$$out"; else echo "$$out" | grep -o 'over HTTP/2.*'; fi; exit $$status
+
+## conformance-h2: all 517 cases over HTTP/2 (h2test's bridge, examples/echo -tls);
+## make conformance runs sections 1-10 of them.
+conformance-h2:
+	cd h2test && H2TEST_CONFORMANCE_CASES=all $(GO) test -count=1 -timeout 30m -v -run 'TestConformanceOverHTTP2' .
 
 ## bench: the hot paths, with allocations.
 bench:

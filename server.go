@@ -174,6 +174,10 @@ func (s *Server) Conns() int {
 //
 //	srv.Shutdown(ctx) // stop listening, finish ordinary requests
 //	ws.Shutdown(ctx)  // say goodbye to WebSocket peers
+//
+// Over HTTP/2 a WebSocket is a request in progress, which
+// http.Server.Shutdown waits for: run the two at the same time (as
+// examples/echo does), or this one first.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
