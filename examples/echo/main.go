@@ -132,6 +132,13 @@ func serveTLS(srv *http.Server, ln net.Listener) {
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetHTTP2(true)
+	// Each HTTP/2 stream may hold less than the connection's window, so
+	// that a WebSocket whose handler stops reading cannot stall the
+	// connection's other streams (net/http gives both 1 MiB by default).
+	srv.HTTP2 = &http.HTTP2Config{
+		MaxReceiveBufferPerStream:     256 << 10,
+		MaxReceiveBufferPerConnection: 4 << 20,
+	}
 	log.Printf("echo: certificate SHA-256 %s (public key SHA-256 %s), self-signed for %s, valid until %s",
 		fingerprint(cert.Leaf.Raw), spkiPin(cert.Leaf), certNames(cert.Leaf), cert.Leaf.NotAfter.Format(time.RFC3339))
 	// Same form as the ws:// line, so that harnesses read the address the
