@@ -33,10 +33,10 @@ interop-setup:
 
 ## conformance: the Autobahn fuzzingclient cases, in Go, against examples/echo;
 ## then sections 1-7, 9 and 10 over HTTP/2, against examples/echo -tls through
-## h2test's bridge (its own summary line).
+## h2test's bridge, under the race detector (its own summary line).
 conformance:
 	@sh autobahn/run.sh
-	@cd h2test && out=$$($(GO) test -count=1 -v -run 'TestConformanceOverHTTP2' . 2>&1); status=$$?; \
+	@cd h2test && out=$$($(GO) test -race -count=1 -v -run 'TestConformanceOverHTTP2' . 2>&1); status=$$?; \
 	if [ $$status -ne 0 ]; then echo "$$out"; else echo "$$out" | grep -o 'over HTTP/2.*'; fi; exit $$status
 
 ## conformance-h2: all 517 cases over HTTP/2 (h2test's bridge, examples/echo -tls);
