@@ -4,7 +4,7 @@ GO        ?= go
 FUZZTIME  ?= 1m
 BENCHTIME ?= 1s
 
-.PHONY: test check unit interop-setup conformance bench fuzz stress bench-compare autobahn-docker demo cluster-demo
+.PHONY: test check unit interop-setup conformance conformance-h2 bench fuzz stress bench-compare autobahn-docker demo cluster-demo
 
 ## test: everything CI checks: formatting, vet, unit and end-to-end tests
 ## under the race detector (the interop tests included), and the Autobahn
@@ -26,6 +26,7 @@ unit: interop-setup
 	$(GO) test -race -count=1 ./...
 	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
 	cd examples/cluster && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd h2test && $(GO) vet ./... && $(GO) test -race -count=1 -skip 'TestConformanceOverHTTP2' ./...
 
 ## interop-setup: install the interop tests' npm packages from the lock
 ## file if they are missing, and fail naming anything else the interop
@@ -34,14 +35,23 @@ interop-setup:
 	@sh examples/interop/setup.sh
 
 ## conformance: the Autobahn cases, in Go, from both sides: the
-## fuzzingclient role against the server (examples/echo), then the
-## fuzzingserver role against the client (examples/echoclient). Each prints
-## its summary line; either one failing fails the target, after both ran.
+## fuzzingclient role against the server (examples/echo), the fuzzingserver
+## role against the client (examples/echoclient), then sections 1-7, 9 and 10
+## over HTTP/2, against examples/echo -tls through h2test's bridge, under the
+## race detector. Each prints its summary line; any one failing fails the
+## target, after all ran.
 conformance:
 	@status=0; \
 	sh autobahn/run.sh || status=1; \
 	sh autobahn/run-client.sh || status=1; \
+	out=$$(cd h2test && $(GO) test -race -count=1 -v -run 'TestConformanceOverHTTP2' . 2>&1); h2=$$?; \
+	if [ $$h2 -ne 0 ]; then echo "$$out"; status=1; else echo "$$out" | grep -o 'over HTTP/2.*'; fi; \
 	exit $$status
+
+## conformance-h2: all 517 cases over HTTP/2 (h2test's bridge, examples/echo -tls);
+## make conformance runs sections 1-10 of them.
+conformance-h2:
+	cd h2test && H2TEST_CONFORMANCE_CASES=all $(GO) test -count=1 -timeout 30m -v -run 'TestConformanceOverHTTP2' .
 
 ## bench: the hot paths, with allocations.
 bench:

@@ -97,6 +97,7 @@ func (c *Conn) closeWith(code StatusCode, reason string, why error, waitMessage 
 			c.awaitPeerClose()
 		}
 		<-c.Done()
+		c.awaitStream()
 		return c.closeResult()
 	}
 	// A message being written finishes first, unless the connection
@@ -122,6 +123,7 @@ func (c *Conn) closeWith(code StatusCode, reason string, why error, waitMessage 
 		c.awaitPeerClose()
 	}
 	<-c.Done()
+	c.awaitStream()
 	return c.closeResult()
 }
 
@@ -130,9 +132,13 @@ func (c *Conn) closeWith(code StatusCode, reason string, why error, waitMessage 
 // once with ErrClosed, and it never waits for the peer. Frames held back
 // for coalescing (see WriteMessage) still go to the socket first; if a
 // write is under way, it is given up to a tenth of a second to finish
-// before the transport closes, from another goroutine.
+// before the transport closes, from another goroutine. Over HTTP/2 it
+// returns once the stream's ResponseWriter is no longer in use (a write
+// blocked on the peer's flow-control window fails), so that the handler
+// may return.
 func (c *Conn) CloseNow() error {
 	c.shutdown(ErrClosed)
+	c.awaitStream()
 	return nil
 }
 
@@ -242,7 +248,14 @@ func (c *Conn) drain(deadline time.Time) *CloseError {
 // arrives until the peer closes too or the deadline passes. Closing at
 // once instead could turn unread input into a TCP reset, and a reset can
 // destroy the Close frame before the peer reads it.
+//
+// Over HTTP/2 there is nothing to wait for: the stream's end follows the
+// Close frame on the same connection, never destroys it, and never
+// touches the connection's other streams.
 func (c *Conn) linger(deadline time.Time) {
+	if _, ok := c.rwc.(*stream); ok {
+		return
+	}
 	cw, ok := c.rwc.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		c.drain(deadline) // no half-close: wait for the peer's Close

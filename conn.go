@@ -167,27 +167,28 @@ func openConn(rwc io.ReadWriteCloser, buffered []byte, subprotocol string, o *Op
 // none was.
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
-// NetConn returns the underlying network connection. Reading or writing it
-// directly corrupts the WebSocket stream; it is there for addresses, socket
-// options and the like.
+// NetConn returns the underlying network connection, or nil for a
+// WebSocket over an HTTP/2 stream, which shares its connection with other
+// streams. Reading or writing it directly corrupts the WebSocket stream;
+// it is there for socket options and the like.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // RemoteAddr returns the peer's network address, or nil when the transport
 // has none.
 func (c *Conn) RemoteAddr() net.Addr {
-	if c.nc == nil {
-		return nil
+	if a, ok := c.rwc.(interface{ RemoteAddr() net.Addr }); ok {
+		return a.RemoteAddr()
 	}
-	return c.nc.RemoteAddr()
+	return nil
 }
 
 // LocalAddr returns the local network address, or nil when the transport has
 // none.
 func (c *Conn) LocalAddr() net.Addr {
-	if c.nc == nil {
-		return nil
+	if a, ok := c.rwc.(interface{ LocalAddr() net.Addr }); ok {
+		return a.LocalAddr()
 	}
-	return c.nc.LocalAddr()
+	return nil
 }
 
 // SetReadLimit sets the largest message the Conn reads, in bytes; a larger

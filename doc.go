@@ -217,10 +217,96 @@
 // header itself may be trusted with it. TestBehindNginx runs a real nginx
 // with each of these.
 //
+// # HTTP/2
+//
+// Upgrade, Handler, Wrap and Server also accept WebSockets over HTTP/2
+// (RFC 8441): a CONNECT request whose :protocol is "websocket" on an
+// HTTP/2 stream. The same checks apply (version, origin, subprotocols,
+// permessage-deflate), without Sec-WebSocket-Key; the answer is 200
+// instead of 101, and the Conn runs over the stream: the request body one
+// way, the response, flushed at each write, the other. The Conn is the
+// same, with the same guarantees; IsUpgrade reports such a request too.
+// Browsers use it when a page's HTTP/2 connection offers it, so the
+// page's WebSockets and its requests share one TLS connection; HTTP/1.1
+// upgrades keep working on the same server.
+//
+// Go's HTTP/2 server (checked with Go 1.26; extended CONNECT arrived in
+// Go 1.24, turned off) offers this only when the process starts with
+// http2xconnect=1 in the GODEBUG environment variable:
+//
+//	GODEBUG=http2xconnect=1 ./server
+//
+// net/http reads the variable once, while the program initializes, so
+// setting it later (os.Setenv in main) has no effect, and neither a
+// //go:debug line nor a godebug line in go.mod accepts this setting (the
+// build fails with "unknown //go:debug setting"). With it, the server's
+// SETTINGS frame says SETTINGS_ENABLE_CONNECT_PROTOCOL=1 and extended
+// CONNECT requests reach the handler. Without it (the default), the
+// server offers nothing of the kind and resets any stream that tries
+// (RST_STREAM with PROTOCOL_ERROR), so browsers open a separate HTTP/1.1
+// connection for their WebSockets, as they always did. It is off by
+// default for a reason: once a server offers it, browsers send it every
+// WebSocket of the origin over HTTP/2, which fails wherever the code
+// behind that server knows only HTTP/1.1 upgrades (golang/go#71128). Turn
+// it on only where every WebSocket endpoint of the server is served by
+// this package. Plain-text HTTP/2 (http.Protocols.SetUnencryptedHTTP2)
+// carries it too, for clients with prior knowledge; browsers use it only
+// over TLS.
+//
+// What differs over HTTP/2:
+//
+//   - The stream lives as long as the handler that called Upgrade: the
+//     handler must not return before Close or CloseNow has returned
+//     (Server's handlers need not care). Closing a Conn ends its stream,
+//     never the TCP connection and its other streams: a completed closing
+//     handshake ends it with END_STREAM, an abrupt end with END_STREAM or,
+//     when a write is blocked on the peer's flow-control window, a reset.
+//     A stream the peer resets ends the Conn with an error that says so.
+//   - Each WebSocket keeps net/http's handler goroutine for its whole
+//     life, so http.Server.Shutdown waits for it: call Server.Shutdown at
+//     the same time (see examples/echo), and its peers get 1001.
+//   - HTTP/2 flow control is per stream and per connection. net/http
+//     gives each stream and the connection the same window (1 MiB) by
+//     default, so one handler that stops reading stalls every upload and
+//     WebSocket on its connection; give streams less than the connection
+//     (below).
+//   - Deadlines go to net/http's stream: a write deadline that passes
+//     resets the stream even with no write in progress, and a read
+//     deadline that passes ends the request body for good. Both end the
+//     WebSocket, as they do over TCP.
+//   - Each message costs more: net/http copies it through its own buffers
+//     and goroutines and frames it in DATA frames, and flow control adds
+//     WINDOW_UPDATE frames (see h2test/bench_test.go for the figures).
+//
+// A server with WebSockets over HTTP/2, whose streams cannot take the whole
+// connection's window:
+//
+//	srv := &http.Server{
+//		Handler:   websocket.Wrap(mux, handle),
+//		Protocols: new(http.Protocols),
+//		HTTP2: &http.HTTP2Config{
+//			MaxReceiveBufferPerStream:     256 << 10,
+//			MaxReceiveBufferPerConnection: 4 << 20,
+//		},
+//	}
+//	srv.Protocols.SetHTTP1(true)
+//	srv.Protocols.SetHTTP2(true)
+//	log.Fatal(srv.ListenAndServeTLS(certFile, keyFile)) // run with GODEBUG=http2xconnect=1
+//
+// Dial speaks HTTP/1.1 only, over TLS too (it offers ALPN "http/1.1").
+// Opening a WebSocket over HTTP/2 needs a request with a :protocol
+// pseudo-header, and net/http's client refuses to send one: Go 1.26's
+// Transport checks header names before it picks a protocol and fails
+// with `net/http: invalid header field name ":protocol"`. Its bundled
+// HTTP/2 client has code for extended CONNECT behind that check, out of
+// reach; a client of its own would mean an HTTP/2 implementation in this
+// package, which has no dependencies. The h2test module tests the server
+// side with a small HTTP/2 client built on golang.org/x/net/http2.
+//
 // # Transports
 //
 // A Conn runs over a net.Conn after an HTTP/1.1 upgrade, over TLS (wss) as
-// well as plain TCP. A connection type that wraps a *net.TCPConn (to count
+// well as plain TCP, or over an HTTP/2 stream (see HTTP/2). A connection type that wraps a *net.TCPConn (to count
 // bytes or limit rates) is read and written through its own methods; only
 // the socket types themselves are read with system calls of the package's
 // own.

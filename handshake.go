@@ -39,9 +39,20 @@ func appendAcceptKey(dst []byte, key string) []byte {
 // "websocket" in its Upgrade header and "upgrade" in Connection. It does not
 // check the rest of the handshake; Upgrade does.
 func IsUpgrade(r *http.Request) bool {
+	if isExtendedConnect(r) {
+		return true
+	}
 	return r.Method == http.MethodGet &&
 		headerHasToken(r.Header, "Upgrade", "websocket") &&
 		headerHasToken(r.Header, "Connection", "upgrade")
+}
+
+// isExtendedConnect reports whether r asks for a WebSocket over an HTTP/2
+// stream (RFC 8441 §4): a CONNECT whose :protocol pseudo-header is
+// websocket. net/http delivers such requests only when extended CONNECT
+// is turned on (see "HTTP/2" in the package documentation).
+func isExtendedConnect(r *http.Request) bool {
+	return r.ProtoMajor >= 2 && r.Method == http.MethodConnect && strings.EqualFold(r.Header.Get(":protocol"), "websocket")
 }
 
 // headerHasToken reports whether any of the header's values, read as a
@@ -72,9 +83,19 @@ func headerHasToken(h http.Header, name, token string) bool {
 //
 // opts may be nil for the defaults. The connection is the caller's to
 // close; Server does this for handlers.
+//
+// Over HTTP/2 (an extended CONNECT, RFC 8441), Upgrade answers 200 and the
+// WebSocket runs over the request's stream, which ends when the handler
+// that called Upgrade returns: that handler must not return before Close
+// or CloseNow has returned (both wait until the stream's ResponseWriter
+// is no longer in use; net/http panics on a ResponseWriter used after its
+// handler). Server does this for its handlers.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, error) {
 	if opts == nil {
 		opts = &defaultOptions
+	}
+	if isExtendedConnect(r) {
+		return upgradeStream(w, r, opts)
 	}
 	key, err := checkHandshake(w, r, opts)
 	if err != nil {
@@ -140,9 +161,8 @@ func checkHandshake(w http.ResponseWriter, r *http.Request, opts *Options) (stri
 	// RFC 6455 §11.3.1 and §11.3.5: the key and the version may appear
 	// only once in a request. Taking the first of several would let two
 	// parsers (a proxy's and ours) disagree about the handshake.
-	if v := r.Header["Sec-Websocket-Version"]; len(v) != 1 || v[0] != "13" {
-		w.Header().Set("Sec-WebSocket-Version", "13")
-		return "", refuse(w, http.StatusUpgradeRequired, "Sec-WebSocket-Version must be 13, once")
+	if err := checkVersion(w, r); err != nil {
+		return "", err
 	}
 	keys := r.Header["Sec-Websocket-Key"]
 	if len(keys) != 1 || !validKey(keys[0]) {
@@ -152,6 +172,60 @@ func checkHandshake(w http.ResponseWriter, r *http.Request, opts *Options) (stri
 		return "", refuse(w, http.StatusForbidden, reason)
 	}
 	return keys[0], nil
+}
+
+// checkVersion refuses a request whose Sec-WebSocket-Version is not 13,
+// once, with 426 and the version this server speaks.
+func checkVersion(w http.ResponseWriter, r *http.Request) error {
+	if v := r.Header["Sec-Websocket-Version"]; len(v) != 1 || v[0] != "13" {
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return refuse(w, http.StatusUpgradeRequired, "Sec-WebSocket-Version must be 13, once")
+	}
+	return nil
+}
+
+// upgradeStream accepts a WebSocket over an HTTP/2 stream (RFC 8441 §5):
+// the same version, origin, subprotocol and extension checks as an
+// HTTP/1.1 upgrade, no key, and 200 for an answer instead of 101. The
+// WebSocket then runs over the stream: the request body one way, the
+// response the other.
+func upgradeStream(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, error) {
+	err := checkVersion(w, r)
+	if err == nil && r.Host == "" {
+		err = refuse(w, http.StatusBadRequest, "the :authority is missing")
+	}
+	if err == nil {
+		if reason := refuseOrigin(r, opts); reason != "" {
+			err = refuse(w, http.StatusForbidden, reason)
+		}
+	}
+	if err != nil {
+		he := err.(*HandshakeError)
+		opts.logf("websocket: refused %s %s from %s (HTTP/2) with %d: %s", r.Method, r.URL.RequestURI(), r.RemoteAddr, he.Status, he.Reason)
+		return nil, err
+	}
+	subprotocol := chooseSubprotocol(r, opts.Subprotocols)
+	var deflate *deflateParams
+	h := w.Header()
+	if opts.Compression != nil {
+		if p, resp, ok := agreeDeflate(r, opts.Compression); ok {
+			deflate = &p
+			h.Set("Sec-WebSocket-Extensions", resp)
+		}
+	}
+	if subprotocol != "" {
+		h.Set("Sec-WebSocket-Protocol", subprotocol)
+	}
+	s := newStream(w, r)
+	// A WebSocket outlives http.Server's per-request deadlines, as a
+	// hijacked HTTP/1.1 connection does.
+	s.rc.SetReadDeadline(time.Time{})
+	s.rc.SetWriteDeadline(time.Time{})
+	w.WriteHeader(http.StatusOK)
+	if err := s.rc.Flush(); err != nil {
+		return nil, fmt.Errorf("websocket: answering the extended CONNECT: %w", err)
+	}
+	return openConn(s, nil, subprotocol, opts, deflate, false), nil
 }
 
 // validKey reports whether key is the base64 encoding of exactly 16 bytes.

@@ -267,6 +267,10 @@ const heldFlushGrace = 100 * time.Millisecond
 // stopped reading; one that ended any other way has its socket closed
 // directly.
 func (c *Conn) closeTransport(clean bool) {
+	if s, ok := c.rwc.(*stream); ok && !clean {
+		s.abort()
+		return
+	}
 	if tc, ok := c.rwc.(*tls.Conn); ok {
 		if clean {
 			go tc.Close()

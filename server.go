@@ -97,6 +97,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// net/http's state for the request, can end now: an idle WebSocket then
 	// holds only what it needs.
 	r = r.WithContext(context.WithoutCancel(r.Context()))
+	if _, ok := c.rwc.(*stream); ok {
+		// Over HTTP/2 the stream lives as long as this goroutine: the
+		// handler runs here, and the stream ends when it has.
+		s.run(c, r)
+		c.awaitStream()
+		return
+	}
 	go s.run(c, r)
 }
 
@@ -167,6 +174,10 @@ func (s *Server) Conns() int {
 //
 //	srv.Shutdown(ctx) // stop listening, finish ordinary requests
 //	ws.Shutdown(ctx)  // say goodbye to WebSocket peers
+//
+// Over HTTP/2 a WebSocket is a request in progress, which
+// http.Server.Shutdown waits for: run the two at the same time (as
+// examples/echo does), or this one first.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
@@ -190,7 +201,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		s.mu.Lock()
 		for c := range s.conns {
-			c.CloseNow()
+			c.shutdown(ErrClosed) // CloseNow, without waiting under s.mu
 		}
 		s.mu.Unlock()
 		return ctx.Err()

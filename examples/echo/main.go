@@ -5,11 +5,22 @@
 // and the benchmarks run against it:
 //
 //	go run ./examples/echo -addr 127.0.0.1:9001
+//
+// With -tls it serves wss:// instead, with a self-signed certificate made
+// at start (its SHA-256 fingerprint is logged), and speaks HTTP/2 as well
+// as HTTP/1.1. WebSockets then also run over HTTP/2 (RFC 8441) when the
+// process starts with GODEBUG=http2xconnect=1, which Go's HTTP/2 server
+// needs before it offers extended CONNECT; the startup line says whether
+// they are on. Each WebSocket is logged with its protocol and the
+// client's address, so one can see which ones share a connection:
+//
+//	GODEBUG=http2xconnect=1 go run ./examples/echo -tls -addr 127.0.0.1:9443
 package main
 
 import (
 	"compress/flate"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"io"
@@ -30,6 +41,7 @@ func main() {
 	quiet := flag.Bool("q", false, "do not log connections")
 	deflate := flag.Bool("deflate", true, "accept permessage-deflate, keeping context both ways")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server stops")
+	useTLS := flag.Bool("tls", false, "serve wss:// with a self-signed certificate, over HTTP/1.1 and HTTP/2")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -41,6 +53,11 @@ func main() {
 	}
 
 	ws := websocket.Handler(func(c *websocket.Conn, r *http.Request) {
+		if *useTLS && !*quiet {
+			// Streams of one HTTP/2 connection share the client's
+			// address: this line shows which WebSockets share one.
+			log.Printf("echo: %s WebSocket from %s", r.Proto, r.RemoteAddr)
+		}
 		err := echo(c)
 		if !*quiet && !ordinaryEnd(err) {
 			log.Printf("%s: %v", c.RemoteAddr(), err)
@@ -75,21 +92,61 @@ func main() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		// Every peer gets 1001 before the process exits. The two run at
+		// once: http.Server.Shutdown waits for the requests in progress,
+		// and a WebSocket over HTTP/2 is one until ws.Shutdown ends it.
+		wsDone := make(chan struct{})
+		go func() {
+			defer close(wsDone)
+			ws.Shutdown(shutdown)
+		}()
 		srv.Shutdown(shutdown)
-		ws.Shutdown(shutdown) // every peer gets 1001 before the process exits
+		<-wsDone
 	}()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	// The address as bound: with port 0, the one the kernel chose. Test
-	// harnesses read it from this line.
-	log.Printf("echo: listening on ws://%s", ln.Addr())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
+	if *useTLS {
+		serveTLS(srv, ln)
+	} else {
+		// The address as bound: with port 0, the one the kernel chose.
+		// Test harnesses read it from this line.
+		log.Printf("echo: listening on ws://%s", ln.Addr())
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Fatal(err)
+		}
 	}
 	<-stopped
+}
+
+// serveTLS serves wss:// on ln with a certificate made now, over HTTP/1.1
+// and HTTP/2, until the server is shut down.
+func serveTLS(srv *http.Server, ln net.Listener) {
+	cert, err := selfSigned(ln.Addr(), 24*time.Hour)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetHTTP2(true)
+	// Each HTTP/2 stream may hold less than the connection's window, so
+	// that a WebSocket whose handler stops reading cannot stall the
+	// connection's other streams (net/http gives both 1 MiB by default).
+	srv.HTTP2 = &http.HTTP2Config{
+		MaxReceiveBufferPerStream:     256 << 10,
+		MaxReceiveBufferPerConnection: 4 << 20,
+	}
+	log.Printf("echo: certificate SHA-256 %s (public key SHA-256 %s), self-signed for %s, valid until %s",
+		fingerprint(cert.Leaf.Raw), spkiPin(cert.Leaf), certNames(cert.Leaf), cert.Leaf.NotAfter.Format(time.RFC3339))
+	// Same form as the ws:// line, so that harnesses read the address the
+	// same way; what follows it says whether HTTP/2 can carry WebSockets.
+	log.Printf("echo: listening on wss://%s (%s)", ln.Addr(), http2WebSockets())
+	if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
 }
 
 // ordinaryEnd reports whether err is how connections usually end: the

@@ -19,11 +19,13 @@ const EBML_ID = "1a45dfa3"; // a WebM stream's first bytes
 // The fake microphone, with no permission prompt, and playback without a
 // click, so that a listener's page plays the talk live as a person who
 // had clicked before would hear it.
-const { context, close } = await launch([
-  "--use-fake-device-for-media-stream",
-  "--use-fake-ui-for-media-stream",
-  "--autoplay-policy=no-user-gesture-required",
-]);
+const { context, close } = await launch({
+  args: [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+  ],
+});
 
 // A tap on every page's WebSockets, installed before the page's own
 // script: it keeps each binary message sent and received, so the test

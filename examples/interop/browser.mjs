@@ -22,15 +22,15 @@ const ARGS = [
 ];
 
 // launch starts Chromium with a fresh, empty profile and returns its
-// context and a close function that also removes the profile. extraArgs
-// are added to Chromium's flags.
-export async function launch(extraArgs = []) {
+// context and a close function that also removes the profile. args are
+// flags to add to the usual ones (a certificate to trust, say).
+export async function launch({ args = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "interop-chromium-"));
   mkdirSync(ARTIFACTS, { recursive: true });
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [...ARGS, ...extraArgs],
+    args: [...ARGS, ...args],
     viewport: { width: 960, height: 720 },
     timeout: 30_000,
   });

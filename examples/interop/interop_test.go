@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,6 +67,40 @@ func TestInterop(t *testing.T) {
 		echo := startServer(t, bins["echo"], "-q")
 		runClient(t, pageTimeout, []string{"ECHO_URL=ws://" + echo.addr, "CHROMIUM=" + chromium}, nil,
 			"node", "echo.browser.mjs")
+	})
+
+	t.Run("chromium/echo-h2", func(t *testing.T) {
+		// examples/echo -tls with WebSockets over HTTP/2 (RFC 8441), which
+		// Go's server offers only with GODEBUG=http2xconnect=1 at start.
+		// The page opens several WebSockets; the echo logs each with its
+		// protocol and the client's address, and all of them must have
+		// come over HTTP/2 on the connection the page itself came over.
+		chromium := needBrowser(t)
+		echo := startServerEnv(t, bins["echo"], []string{"GODEBUG=http2xconnect=1"}, "-tls")
+		const sockets = 4
+		listening := echo.waitOutput(t, regexp.MustCompile(`echo: listening on wss://\S+ \((.*)\)`))
+		if !strings.HasPrefix(listening[1], "HTTP/2 WebSockets on") {
+			t.Fatalf("examples/echo -tls says %q; want HTTP/2 WebSockets on", listening[1])
+		}
+		spki := echo.waitOutput(t, regexp.MustCompile(`public key SHA-256 ([A-Za-z0-9+/=]+)\)`))[1]
+		runClient(t, pageTimeout, []string{"ECHO_URL=https://" + echo.addr, "ECHO_SPKI=" + spki,
+			fmt.Sprintf("SOCKETS=%d", sockets), "CHROMIUM=" + chromium}, nil,
+			"node", "echo-h2.browser.mjs")
+		if t.Failed() {
+			return
+		}
+		// The page's own request and every WebSocket: one client address.
+		seen := regexp.MustCompile(`echo: (HTTP/\S+) WebSocket from (\S+)`).FindAllStringSubmatch(echo.out.String(), -1)
+		addrs := map[string]int{}
+		for _, m := range seen {
+			if m[1] != "HTTP/2.0" {
+				t.Errorf("a WebSocket came over %s from %s, want HTTP/2.0", m[1], m[2])
+			}
+			addrs[m[2]]++
+		}
+		if len(seen) != sockets || len(addrs) != 1 {
+			t.Errorf("the echo saw %d WebSockets from %d client addresses (%v); want %d over one HTTP/2 connection", len(seen), len(addrs), addrs, sockets)
+		}
 	})
 
 	t.Run("chromium/chat", func(t *testing.T) {
@@ -211,6 +246,7 @@ type server struct {
 	t    *testing.T
 	bin  string
 	args []string
+	env  []string // added to this process's environment
 	addr string
 	out  *syncBuffer
 
@@ -223,7 +259,14 @@ type server struct {
 // stops it when the test ends. Its output is logged if the test fails.
 func startServer(t *testing.T, bin string, args ...string) *server {
 	t.Helper()
-	s := &server{t: t, bin: bin, args: args, addr: freeAddr(t), out: &syncBuffer{}}
+	return startServerEnv(t, bin, nil, args...)
+}
+
+// startServerEnv is startServer with env added to the server's
+// environment.
+func startServerEnv(t *testing.T, bin string, env []string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, bin: bin, args: args, env: env, addr: freeAddr(t), out: &syncBuffer{}}
 	t.Cleanup(func() {
 		if err := s.stop(); err != nil {
 			t.Errorf("%s: %v", filepath.Base(bin), err)
@@ -259,6 +302,9 @@ func (s *server) start() error {
 		return errors.New("server already running")
 	}
 	cmd := exec.Command(s.bin, append(s.args, "-addr", s.addr)...)
+	if s.env != nil {
+		cmd.Env = append(os.Environ(), s.env...)
+	}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		return err
@@ -287,6 +333,20 @@ func (s *server) start() error {
 			return fmt.Errorf("%s did not listen on %s within %v", filepath.Base(s.bin), s.addr, startTimeout)
 		}
 	}
+}
+
+// waitOutput waits, within startTimeout, for the server's output to
+// match re, and returns the submatches.
+func (s *server) waitOutput(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	var m []string
+	if !s.out.waitFor(startTimeout, func(out string) bool {
+		m = re.FindStringSubmatch(out)
+		return m != nil
+	}) {
+		t.Fatalf("%s printed nothing matching %q within %v:\n%s", filepath.Base(s.bin), re, startTimeout, s.out.String())
+	}
+	return m
 }
 
 // stop interrupts the server, as Ctrl-C would, and waits for it to exit.
@@ -374,14 +434,42 @@ func runClient(t *testing.T, timeout time.Duration, env []string, ctl func(cmd s
 // syncBuffer is a bytes.Buffer that a child process's output copier and
 // the test may use at once.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced on each write, once made
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return b.buf.Write(p)
+}
+
+// waitFor waits until ok holds for the buffer's contents, which it is
+// given after each write, or timeout passes; it reports whether ok held.
+func (b *syncBuffer) waitFor(timeout time.Duration, ok func(string) bool) bool {
+	expired := time.After(timeout)
+	for {
+		b.mu.Lock()
+		if ok(b.buf.String()) {
+			b.mu.Unlock()
+			return true
+		}
+		if b.changed == nil {
+			b.changed = make(chan struct{})
+		}
+		changed := b.changed
+		b.mu.Unlock()
+		select {
+		case <-changed:
+		case <-expired:
+			return false
+		}
+	}
 }
 
 func (b *syncBuffer) String() string {

@@ -1,0 +1,201 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+)
+
+// stream is the transport of a WebSocket over an HTTP/2 stream (RFC 8441):
+// the request body carries what the peer sends, the response what this
+// side sends, each write flushed into DATA frames at once. It stands where
+// a net.Conn stands for an HTTP/1.1 upgrade.
+//
+// The stream lives as long as the handler that upgraded it: when the
+// handler returns, net/http ends the stream, and the ResponseWriter must
+// not be touched again (net/http panics if it is). So every use of the
+// ResponseWriter is counted, Close waits for those in progress to end
+// and refuses later ones, and the handler waits for Close (done) before
+// it returns: Server does, and Conn.Close and CloseNow do for handlers
+// that call Upgrade themselves.
+type stream struct {
+	body   io.ReadCloser
+	ctx    context.Context // the request's: net/http ends it when the stream ends
+	w      http.ResponseWriter
+	rc     *http.ResponseController
+	remote net.Addr
+	local  net.Addr
+
+	mu      sync.Mutex
+	idle    *sync.Cond // broadcast when active drops to zero
+	active  int        // uses of w and rc in progress
+	closing bool       // Close began: no new use
+	once    sync.Once
+	done    chan struct{} // closed when w will never be used again
+}
+
+func newStream(w http.ResponseWriter, r *http.Request) *stream {
+	s := &stream{
+		body: r.Body,
+		ctx:  r.Context(),
+		w:    w,
+		rc:   http.NewResponseController(w),
+		done: make(chan struct{}),
+	}
+	s.idle = sync.NewCond(&s.mu)
+	if a, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
+		s.remote = a
+	}
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		s.local = a
+	}
+	return s
+}
+
+// enter counts a use of w or rc in, unless the stream is closing.
+func (s *stream) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.active++
+	return true
+}
+
+func (s *stream) leave() {
+	s.mu.Lock()
+	s.active--
+	if s.active == 0 {
+		s.idle.Broadcast()
+	}
+	s.mu.Unlock()
+}
+
+func (s *stream) Read(p []byte) (int, error) { return s.body.Read(p) }
+
+// Write sends p in DATA frames at once: a WebSocket frame must not wait in
+// net/http's buffer for more to come.
+func (s *stream) Write(p []byte) (int, error) {
+	if !s.enter() {
+		return 0, net.ErrClosed
+	}
+	defer s.leave()
+	n, err := s.w.Write(p)
+	if err == nil {
+		err = s.rc.Flush()
+	}
+	if err != nil && s.ctx.Err() != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		// net/http's error ("http2: stream closed") does not say why.
+		// The handler is running, this side has not closed and no write
+		// deadline passed, so the stream ended from the other side.
+		err = &streamEndedError{err}
+	}
+	return n, err
+}
+
+// A streamEndedError is a write's error on a stream that the peer reset,
+// or whose HTTP/2 connection ended.
+type streamEndedError struct{ err error }
+
+func (e *streamEndedError) Error() string {
+	return "HTTP/2 stream reset by the peer or its connection lost: " + e.err.Error()
+}
+
+func (e *streamEndedError) Unwrap() error { return e.err }
+
+// streamCloseGrace bounds how long Close waits for a write in progress,
+// blocked on the peer's flow-control window, before it makes it fail.
+const streamCloseGrace = time.Second
+
+// Close ends the stream's use: reads blocked on the body return, later
+// writes fail, and once the writes in progress have returned (within
+// streamCloseGrace, after which they are made to fail) the handler may
+// return, which ends the stream with END_STREAM.
+func (s *stream) Close() error {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closing = true
+		s.mu.Unlock()
+		s.body.Close()
+		// A write still blocked after the grace is failed through a
+		// deadline in the past, which resets the stream. The handler
+		// is still running (it waits for done), so rc may be used.
+		t := time.AfterFunc(streamCloseGrace, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.active > 0 {
+				s.rc.SetWriteDeadline(time.Unix(1, 0))
+			}
+		})
+		s.mu.Lock()
+		for s.active > 0 {
+			s.idle.Wait()
+		}
+		s.mu.Unlock()
+		t.Stop()
+		close(s.done)
+	})
+	<-s.done
+	return nil
+}
+
+// abort ends the stream without waiting for a write in progress: a write
+// blocked on the peer's flow-control window fails at once, and net/http
+// resets the stream (RST_STREAM with INTERNAL_ERROR, the only code it
+// offers a handler). With no write in progress the stream ends as after a
+// clean close, with END_STREAM: the peer reads the end of the stream with
+// no Close frame before it, as a TCP peer reads a FIN.
+func (s *stream) abort() {
+	s.mu.Lock()
+	busy := s.active > 0 && !s.closing
+	if busy {
+		s.active++
+	}
+	s.mu.Unlock()
+	if busy {
+		s.rc.SetWriteDeadline(time.Unix(1, 0))
+		s.leave()
+	}
+	s.Close()
+}
+
+// wait returns once the ResponseWriter will not be used again.
+func (s *stream) wait() { <-s.done }
+
+// SetReadDeadline and SetWriteDeadline go to net/http's stream. Over
+// HTTP/2, a write deadline that passes resets the stream even with no
+// write in progress, and a read deadline that passes ends the request
+// body for good.
+func (s *stream) SetReadDeadline(t time.Time) error {
+	if !s.enter() {
+		return net.ErrClosed
+	}
+	defer s.leave()
+	return s.rc.SetReadDeadline(t)
+}
+
+func (s *stream) SetWriteDeadline(t time.Time) error {
+	if !s.enter() {
+		return net.ErrClosed
+	}
+	defer s.leave()
+	return s.rc.SetWriteDeadline(t)
+}
+
+func (s *stream) RemoteAddr() net.Addr { return s.remote }
+func (s *stream) LocalAddr() net.Addr  { return s.local }
+
+// awaitStream returns, over HTTP/2, once the Conn's stream will not use
+// its ResponseWriter again, so that the handler may return. Over HTTP/1.1
+// it returns at once.
+func (c *Conn) awaitStream() {
+	if s, ok := c.rwc.(*stream); ok {
+		s.wait()
+	}
+}
