@@ -65,6 +65,11 @@ type output struct {
 	heldN   int
 	holding atomic.Bool
 	timer   *time.Timer
+	// flushDue is set when the timer fires: the held frames are overdue.
+	// If mu is busy then, its holder sends them as it lets go (see
+	// Conn.releaseOut), so a timer that fires during the very write that
+	// held a frame does not leave the frame waiting for the next read.
+	flushDue atomic.Bool
 	vec     *vectors // for writev; made on the first large write
 
 	closeWritten bool
@@ -149,13 +154,19 @@ func (o *output) hold(head, tail []byte) {
 	if o.heldN == 0 {
 		o.holding.Store(true)
 		if o.timer == nil {
-			o.timer = time.AfterFunc(coalesceDelay, o.owner.beforeRead)
+			o.timer = time.AfterFunc(coalesceDelay, o.overdue)
 		} else {
 			o.timer.Reset(coalesceDelay)
 		}
 	}
 	o.heldN += copy((*o.held)[o.heldN:], head)
 	o.heldN += copy((*o.held)[o.heldN:], tail)
+}
+
+// overdue runs when the coalescing timer fires.
+func (o *output) overdue() {
+	o.flushDue.Store(true)
+	o.owner.beforeRead()
 }
 
 // dropHeld forgets the held-back bytes once they are sent (or cannot be)

@@ -162,3 +162,35 @@ func TestNoCoalesceWhenIdle(t *testing.T) {
 		t.Fatal("reply held back with no input waiting")
 	}
 }
+
+// The coalescing timer can fire while the very write that held a frame
+// still holds the output: the frame then goes out as that write lets go,
+// not at the next read, which may never come (the handler is busy). On a
+// loaded machine the 1 ms timer fires there often enough to matter.
+func TestCoalesceTimerFiringDuringTheWrite(t *testing.T) {
+	two := append(wstest.Frame{Fin: true, Op: wstest.OpText, Payload: []byte("a")}.Masked(),
+		wstest.Frame{Fin: true, Op: wstest.OpText, Payload: []byte("b")}.Masked()...)
+	tr := newChunkTransport(two)
+	tr.wrote = make(chan struct{}, 1)
+	c := newConn(tr, nil, "", nil)
+	defer c.CloseNow()
+	raiseCoalesceDelay(t) // the test fires the timer's function itself
+	if _, _, err := c.ReadMessage(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// A write in progress: it holds the output and holds back its frame,
+	// as WriteMessage does while input is waiting.
+	c.out.mu.Lock()
+	if err := c.out.emit([]byte{0x81, 5}, []byte("reply"), true); err != nil {
+		t.Fatal(err)
+	}
+	if !c.out.holding.Load() {
+		t.Fatal("the reply was not held back")
+	}
+	c.out.overdue() // the timer fires now, while the output is busy
+	c.unlockOut()   // the write ends
+	await(t, tr.wrote, "the held-back reply to be sent")
+	if w := tr.written(); len(w) != 1 || !bytes.Equal(w[0], []byte{0x81, 5, 'r', 'e', 'p', 'l', 'y'}) {
+		t.Fatalf("writes %q, want the reply", w)
+	}
+}

@@ -240,11 +240,14 @@ func (c *Conn) releaseOut() {
 }
 
 func (c *Conn) somethingDue() bool {
-	return c.pong.due.Load() || (c.keepalive != nil && c.keepalive.due.Load())
+	return c.pong.due.Load() || (c.keepalive != nil && c.keepalive.due.Load()) || c.out.flushDue.Load()
 }
 
 // sendDue sends the control frames that fell due. The caller holds out.mu.
 func (c *Conn) sendDue() {
+	if c.out.flushDue.Swap(false) {
+		c.wrote(c.out.flushHeld())
+	}
 	if c.pong.due.Load() {
 		c.pong.mu.Lock()
 		c.pong.due.Store(false)
@@ -313,7 +316,9 @@ const maxDuePongs = 32
 
 // beforeRead sends what the output held back, before the reader reads from
 // the transport or when the coalescing timer fires. If a write holds the
-// output, that write carries the held frames with its own.
+// output, that write carries the held frames with its own, or, if it held
+// a frame itself and the timer marked them overdue, sends them as it lets
+// go of the output (see sendDue).
 func (c *Conn) beforeRead() {
 	if !c.out.holding.Load() || !c.out.mu.TryLock() {
 		return
