@@ -188,14 +188,16 @@ func TestKeepaliveLongWrite(t *testing.T) {
 	})
 	// A timeout a loaded machine's scheduler cannot reach: the point is
 	// that the write outlasts PingInterval + PingTimeout.
+	// (A 2 s timeout was reached here once, with the machine's load
+	// average over 20: the reading goroutine went unscheduled that long.)
 	s.Options.PingInterval = 200 * time.Millisecond
-	s.Options.PingTimeout = 2 * time.Second
+	s.Options.PingTimeout = 5 * time.Second
 	addr := startServer(t, s)
 	c := dialTest(t, addr, "/", nil)
 	c.Timeout = patience
 	c.WriteText("go")
-	// A slow reader: 64 KiB every 4 ms, at most 16 MB/s, so the write
-	// takes well over PingInterval + PingTimeout.
+	// A slow reader: 64 KiB every 8 ms, at most 8 MB/s, so the write
+	// takes over 6 s, well over PingInterval + PingTimeout.
 	nc := c.NetConn()
 	buf := make([]byte, 64<<10)
 	var n int
@@ -206,7 +208,7 @@ func TestKeepaliveLongWrite(t *testing.T) {
 			t.Fatalf("after %d bytes: %v", n, err)
 		}
 		n += k
-		time.Sleep(4 * time.Millisecond)
+		time.Sleep(8 * time.Millisecond)
 	}
 	if err := await(t, wrote, "the write"); err != nil {
 		t.Fatalf("write to a live, reading peer: %v", err)
@@ -222,7 +224,7 @@ func TestKeepaliveLongWrite(t *testing.T) {
 			t.Fatal("unexpected data")
 		}
 		t.Fatal("the peer was dropped after the write")
-	case <-time.After(2 * time.Second): // several keepalive periods: the peer stays
+	case <-time.After(6 * time.Second): // past PingTimeout: the peer stays
 	}
 }
 
