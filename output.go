@@ -70,7 +70,7 @@ type output struct {
 	// Conn.releaseOut), so a timer that fires during the very write that
 	// held a frame does not leave the frame waiting for the next read.
 	flushDue atomic.Bool
-	vec     *vectors // for writev; made on the first large write
+	vec      *vectors // for writev; made on the first large write
 
 	closeWritten bool
 	// scratch is where headers and control frames are built; it is free
