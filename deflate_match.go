@@ -104,11 +104,12 @@ func (d *deflater) search(p int, h uint32, end int) (bestLen, bestDist int) {
 	maxLen := min(dfMaxMatch, end-p)
 	cand := d.head[h]
 	dist := int(cur - cand)
+	first := binary.LittleEndian.Uint32(win[p:])
 	for chain := d.maxChain; chain > 0 && dist > 0 && dist <= maxDist; chain-- {
 		q := p - dist
 		// A candidate can only beat the best so far if it matches one
 		// byte past it; checking that first skips most losers cheaply.
-		if win[q+bestLen] == win[p+bestLen] {
+		if win[q+bestLen] == win[p+bestLen] && binary.LittleEndian.Uint32(win[q:]) == first {
 			if l := dfMatchLen(win[q:], win[p:p+maxLen]); l > bestLen {
 				bestLen, bestDist = l, dist
 				if l >= d.niceLen || l == maxLen {
