@@ -176,6 +176,9 @@ type huffWork struct {
 // code stays complete, which every inflater accepts (a lone code of length
 // 1 is legal by §3.2.7 but is the kind of edge that decoders get wrong).
 //
+// The alphabet, len(freq), must have at least two symbols; DEFLATE's have
+// 19, 30 and 286.
+//
 // The tree comes from the two-queue Huffman construction over the
 // symbols sorted by frequency; if it is deeper than limit, the lengths are
 // repaired as counts per length: overlong codes are cut to limit, codes
