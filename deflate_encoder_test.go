@@ -545,3 +545,33 @@ func TestDeflaterBlockKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestDeflaterPermessageDeflate uses the deflater as RFC 7692 does: the
+// sender strips the 00 00 ff ff tail of each message (§7.2.1), and the
+// receiver appends it again with an empty final block (deflateTail, as the
+// library's reader does) and inflates with compress/flate. With context
+// takeover the receiver's dictionary is only the last 2^windowBits bytes of
+// the earlier messages, which compress/flate enforces ("invalid distance"
+// for anything farther): a second, independent proof of the window bound.
+func TestDeflaterPermessageDeflate(t *testing.T) {
+	events := loadEvents(t)
+	msgs := append(events[:200:200], bytes.Repeat(events[7], 40), []byte{}, events[8])
+	for _, wb := range []int{8, 9, 11, 13, 15} {
+		for _, takeover := range []bool{true, false} {
+			comp := dfCompress(t, wb, deflateDefaultMemLevel, takeover, msgs, nil)
+			var history []byte
+			for i, m := range msgs {
+				payload := append(bytes.Clone(comp[i][:len(comp[i])-4]), deflateTail...)
+				var dict []byte
+				if takeover {
+					dict = history[max(0, len(history)-1<<wb):]
+				}
+				got, err := io.ReadAll(flate.NewReaderDict(bytes.NewReader(payload), dict))
+				if err != nil || !bytes.Equal(got, m) {
+					t.Fatalf("wb %d takeover %v, message %d: %v, %s", wb, takeover, i, err, dfDiff(got, m))
+				}
+				history = append(history, m...)
+			}
+		}
+	}
+}
