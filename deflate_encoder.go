@@ -19,6 +19,17 @@ import (
 // it, the caller calls Reset after each message so that nothing refers
 // back across messages, and may then pool the deflater.
 //
+// Its methods mirror compress/flate.Writer's (Write, Flush, Reset(w)), so
+// that it can stand in for one behind the message writer's sink:
+//
+//	d := newDeflater(sink, windowBits, memLevel) // once per connection (takeover)
+//	d.Write(part) ...                           // the message, in any pieces
+//	d.Flush()                                   // sink now ends with 00 00 ff ff: strip it
+//	d.Reset(sink)                               // only without context takeover
+//
+// where windowBits is the server_max_window_bits agreed (15 if none) or
+// less, and a deflater is not safe for concurrent use.
+//
 // What a deflater keeps between messages is only the window (the last
 // 2^windowBits bytes of input, plus the slack described below) and the
 // match finder's two tables; retainedBytes reports the total. Everything
