@@ -8,98 +8,99 @@ import (
 	"time"
 )
 
-// A PreparedMessage is a message framed once, ready to be written to any
-// number of connections without being framed or copied again. Use it to
-// send the same message to many peers; Broadcaster does.
-type PreparedMessage struct {
-	typ   MessageType
-	frame []byte // header and payload, as they go on the wire
-}
-
-// NewPreparedMessage frames data as one message of type typ, which must be
-// MessageText or MessageBinary: another value is a programming error and
-// panics. data is copied; the caller may reuse it.
-func NewPreparedMessage(typ MessageType, data []byte) *PreparedMessage {
-	if typ != MessageText && typ != MessageBinary {
-		panic(fmt.Sprintf("websocket: cannot prepare a message of type %v", typ))
-	}
-	hl := serverHeaderLen(len(data))
-	frame := make([]byte, hl+len(data))
-	putServerHeader(frame[:hl], true, 0, opcode(typ), len(data))
-	copy(frame[hl:], data)
-	return &PreparedMessage{typ: typ, frame: frame}
-}
-
-// Type returns the message's type.
-func (pm *PreparedMessage) Type() MessageType { return pm.typ }
-
-// WritePrepared writes a prepared message, as WriteMessage would write its
-// data, in one write of its ready-made frame.
-func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
-	return c.writePrepared(ctx, pm, nil)
-}
-
-// writePrepared is WritePrepared that, if busy is not nil, stores in it
-// when the write itself began (UnixNano), once the connection was free
-// for it, and 0 once it is done: what a Broadcaster's watchdog looks at.
-func (c *Conn) writePrepared(ctx context.Context, pm *PreparedMessage, busy *atomic.Int64) error {
-	if err := c.acquireMsg(ctx); err != nil {
-		return err
-	}
-	defer func() { <-c.msgSem }()
-	if err := c.lockOut(ctx); err != nil {
-		return err
-	}
-	if busy != nil {
-		busy.Store(time.Now().UnixNano())
-	}
-	stop := c.watch(ctx)
-	err := c.emitOpen(pm.frame, nil)
-	c.unlockOut()
-	if busy != nil {
-		busy.Store(0)
-	}
-	if stop != nil && !stop() {
-		err = c.ctxEnded(ctx)
-	}
-	return err
-}
+// DefaultMaxBacklog is the default for Broadcaster.MaxBacklog.
+const DefaultMaxBacklog = 1 << 20
 
 // DefaultBroadcastWriteTimeout is the default for Broadcaster.WriteTimeout.
 const DefaultBroadcastWriteTimeout = 10 * time.Second
 
-// DefaultQueueSize is the number of messages a Broadcaster queues for each
-// connection unless QueueSize says otherwise.
-const DefaultQueueSize = 64
-
 // A Broadcaster sends messages to a set of connections: a chat room, the
-// viewers of a dashboard. Each message is framed once, and each connection
-// has a bounded queue with its own sender, so a peer that reads slowly
-// delays no one else: when its queue is full it is closed with
-// StatusTryAgainLater and removed, rather than stall the others or let its
-// backlog grow without bound.
+// viewers of a dashboard, the voters of a poll. Each message is framed
+// once (see PreparedMessage) and queued for every member; a member's
+// sender, a goroutine that exists only while messages wait, writes all
+// that is waiting in one write. So a member that falls behind for a moment
+// catches up in a few large writes rather than many small ones, and one
+// peer that reads slowly delays no one else.
 //
-// Senders are goroutines that exist only while a connection has messages
-// queued; an idle member costs a map entry. The zero Broadcaster is ready
-// to use. Its methods are safe to call from any goroutine.
+// A member is dropped only when it truly falls behind: when what waits for
+// it passes MaxBacklog bytes, or one write to it stalls past WriteTimeout.
+// It is then closed with StatusTryAgainLater, its handler's reads return
+// an error matching ErrSlowConsumer, and OnDrop is told. Members whose
+// connection ends leave by themselves.
+//
+// Publish sends a value under a key ("tally", "price:ACME"): a member
+// that is behind gets only the newest value for each key, in its place
+// among the other messages, so a burst of updates costs a slow member one
+// message, not the whole burst. The newest value of each key is also
+// remembered and sent first to members that join later, so a newcomer
+// starts from the current state without a Send of its own.
+//
+// The zero Broadcaster is ready to use; set its fields before the first
+// Add. Its methods are safe to call from any goroutine. An idle member
+// costs a map entry and a small struct; a connection may belong to any
+// number of Broadcasters (see Rooms).
 type Broadcaster struct {
-	// QueueSize is how many messages may wait for one connection. Zero
-	// means DefaultQueueSize.
-	QueueSize int
+	// MaxBacklog is how many bytes (framed) may wait for one member
+	// before it is dropped as too slow. Zero means DefaultMaxBacklog; a
+	// negative value means no bound, for a set of peers that are trusted
+	// to keep up.
+	MaxBacklog int
 
-	// WriteTimeout bounds each write to a member. A member whose socket
-	// stops draining (a peer that stopped reading) is closed and removed
-	// once a write has taken longer (noticed within 1.5 WriteTimeouts),
-	// even in a room too quiet to fill its queue. Zero means
-	// DefaultBroadcastWriteTimeout; a negative value means no timeout.
+	// WriteTimeout bounds each write to a member, once the member's
+	// connection is free for it. A member whose socket stops draining (a
+	// peer that stopped reading) is dropped once a write has taken longer
+	// (noticed within 1.5 WriteTimeouts), even in a room too quiet to fill
+	// its backlog. Zero means DefaultBroadcastWriteTimeout; a negative
+	// value means no timeout.
 	WriteTimeout time.Duration
+
+	// OnDrop, if set, is called on a goroutine of its own for each member
+	// dropped for falling behind, with an error matching ErrSlowConsumer
+	// that says why. The connection is being closed with
+	// StatusTryAgainLater.
+	OnDrop func(c *Conn, err error)
 
 	mu       sync.Mutex
 	members  map[*Conn]*member
-	watchdog *time.Timer // sweeps for writes past WriteTimeout; see sweep
+	latest   map[string]*PreparedMessage // the newest value published under each key
+	keys     []string                    // latest's keys, in the order first published
+	watchdog *time.Timer                 // sweeps for writes past WriteTimeout; see sweep
+	onEmpty  func()                      // told when the last member leaves (see Rooms)
+
+	delivered atomic.Uint64
+	writes    atomic.Uint64
+	replaced  atomic.Uint64
+	dropped   atomic.Uint64
+}
+
+// BroadcastStats are a Broadcaster's counts since it was made, for
+// metrics.
+type BroadcastStats struct {
+	Members   int    // members now
+	Delivered uint64 // messages written to members
+	Writes    uint64 // writes those took: Delivered/Writes is how much batching saved
+	Replaced  uint64 // keyed messages superseded by a newer value before they were sent
+	Dropped   uint64 // members dropped for falling behind
+}
+
+// Stats returns the counts.
+func (b *Broadcaster) Stats() BroadcastStats {
+	return BroadcastStats{
+		Members:   b.Len(),
+		Delivered: b.delivered.Load(),
+		Writes:    b.writes.Load(),
+		Replaced:  b.replaced.Load(),
+		Dropped:   b.dropped.Load(),
+	}
 }
 
 // member is one connection's queue.
+//
+// Invariants, under mu: queue holds the messages waiting, in order; an
+// entry whose pm is nil was replaced by a newer value for its key;
+// backlog is the sum of the frames' lengths of the others; keys maps each
+// key with a value waiting to its index in queue. While sending, the
+// sender owns batch and frames.
 type member struct {
 	b         *Broadcaster
 	c         *Conn
@@ -107,39 +108,238 @@ type member struct {
 	timeout   time.Duration // per write; 0 for none
 	busySince atomic.Int64  // when the write in progress began (UnixNano), or 0
 	run       func()        // m.send, made once: a go statement on it allocates nothing
-	mu        sync.Mutex
-	queue     []*PreparedMessage
-	head      int  // queue[head:] waits to be sent
-	sending   bool // a sender goroutine is running
-	gone      bool // removed: queue nothing more
+
+	mu      sync.Mutex
+	queue   []entry
+	backlog int
+	keys    map[string]int
+	sending bool // a sender goroutine is running
+	gone    bool // removed: queue nothing more
+
+	batch  []entry  // the sender's: what it took from queue
+	frames [][]byte // the sender's: batch's frames, for one write
 }
 
-// Add makes c a member: it receives every message broadcast from now on,
-// until Remove or until its connection ends, when it leaves by itself.
+// keepEntries is how many queue entries an idle member keeps room for.
+const keepEntries = 16
+
+// entry is one message waiting for a member, with its key if it was
+// published under one.
+type entry struct {
+	pm  *PreparedMessage
+	key string
+}
+
+// Add makes c a member: it receives the newest value published under each
+// key (see Publish), then every message sent from now on, until Remove or
+// until its connection ends, when it leaves by itself.
 func (b *Broadcaster) Add(c *Conn) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.members == nil {
 		b.members = make(map[*Conn]*member)
 	}
-	if _, ok := b.members[c]; !ok {
-		timeout := b.WriteTimeout
-		switch {
-		case timeout == 0:
-			timeout = DefaultBroadcastWriteTimeout
-		case timeout < 0:
-			timeout = 0
-		}
-		m := &member{b: b, c: c, timeout: timeout}
-		m.run = m.send
-		if m.left = c.onClose(func() { b.drop(c, m) }); m.left == nil {
-			return // c has ended: nothing to send it
-		}
-		b.members[c] = m
-		if timeout > 0 && b.watchdog == nil {
-			b.watchdog = time.AfterFunc(timeout/2, b.sweep)
+	if _, ok := b.members[c]; ok {
+		return
+	}
+	timeout := b.WriteTimeout
+	switch {
+	case timeout == 0:
+		timeout = DefaultBroadcastWriteTimeout
+	case timeout < 0:
+		timeout = 0
+	}
+	m := &member{b: b, c: c, timeout: timeout}
+	m.run = m.send
+	if m.left = c.onClose(func() { b.drop(c, m) }); m.left == nil {
+		return // c has ended: nothing to send it
+	}
+	b.members[c] = m
+	// The current state first, under its keys, so that a newer Publish
+	// still waiting for it replaces it.
+	for _, key := range b.keys {
+		m.enqueue(key, b.latest[key], -1)
+	}
+	if timeout > 0 && b.watchdog == nil {
+		b.watchdog = time.AfterFunc(timeout/2, b.sweep)
+	}
+}
+
+// Remove stops sending to c and drops what was waiting for it. It does not
+// close c. A member whose connection ends leaves without it.
+func (b *Broadcaster) Remove(c *Conn) {
+	b.mu.Lock()
+	m := b.members[c]
+	delete(b.members, c)
+	empty := m != nil && len(b.members) == 0
+	b.mu.Unlock()
+	if m != nil {
+		c.removeCloseHook(m.left)
+		m.leave()
+	}
+	if empty {
+		b.emptied()
+	}
+}
+
+// drop removes m, whose connection ended or is ending, if it is still c's
+// member.
+func (b *Broadcaster) drop(c *Conn, m *member) {
+	b.mu.Lock()
+	removed := b.members[c] == m
+	if removed {
+		delete(b.members, c)
+	}
+	empty := removed && len(b.members) == 0
+	b.mu.Unlock()
+	m.leave()
+	if empty {
+		b.emptied()
+	}
+}
+
+func (b *Broadcaster) emptied() {
+	if b.onEmpty != nil {
+		b.onEmpty()
+	}
+}
+
+// Len returns the number of members.
+func (b *Broadcaster) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.members)
+}
+
+// Broadcast sends data as a message of type typ to every member, and
+// returns how many it was queued for. It frames the message once and only
+// queues it: it never waits for a connection.
+func (b *Broadcaster) Broadcast(typ MessageType, data []byte) int {
+	return b.BroadcastPrepared(NewPreparedMessage(typ, data))
+}
+
+// BroadcastPrepared queues pm for every member and returns how many.
+func (b *Broadcaster) BroadcastPrepared(pm *PreparedMessage) int {
+	return b.publish("", pm)
+}
+
+// Publish sends data as a message of type typ to every member, as the
+// newest value under key: a member still waiting for an earlier value of
+// the same key gets this one instead, in this one's place, after the
+// messages sent in between; a member that joins later gets it first. Use
+// it for state that is replaced rather than accumulated: a tally, a
+// position, a price. An empty key is Broadcast. It returns how many
+// members it was queued for.
+//
+// The last call for a key wins: when several goroutines publish the same
+// key, publish under the lock that orders their updates, or the value sent
+// last may not be the newest.
+func (b *Broadcaster) Publish(key string, typ MessageType, data []byte) int {
+	return b.publish(key, NewPreparedMessage(typ, data))
+}
+
+// PublishPrepared is Publish with a prepared message.
+func (b *Broadcaster) PublishPrepared(key string, pm *PreparedMessage) int {
+	return b.publish(key, pm)
+}
+
+// Forget drops the value remembered under key, so that members joining
+// from now on do not get it. Members already sent it, or waiting for it,
+// are not affected.
+func (b *Broadcaster) Forget(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.latest[key]; !ok {
+		return
+	}
+	delete(b.latest, key)
+	for i, k := range b.keys {
+		if k == key {
+			b.keys = append(b.keys[:i], b.keys[i+1:]...)
+			break
 		}
 	}
+}
+
+func (b *Broadcaster) publish(key string, pm *PreparedMessage) int {
+	limit := b.maxBacklog()
+	var slow []*member
+	b.mu.Lock()
+	if key != "" {
+		if b.latest == nil {
+			b.latest = make(map[string]*PreparedMessage)
+		}
+		if _, ok := b.latest[key]; !ok {
+			b.keys = append(b.keys, key)
+		}
+		b.latest[key] = pm
+	}
+	for c, m := range b.members {
+		if !m.enqueue(key, pm, limit) {
+			delete(b.members, c)
+			slow = append(slow, m)
+		}
+	}
+	queued := len(b.members)
+	empty := len(slow) > 0 && len(b.members) == 0
+	b.mu.Unlock()
+	for _, m := range slow {
+		b.dropSlow(m, fmt.Errorf("%w: more than %d bytes were waiting for it", ErrSlowConsumer, limit))
+	}
+	if empty {
+		b.emptied()
+	}
+	return queued
+}
+
+// Send queues pm for one member only, in order with the broadcasts around
+// it: a welcome, a history replay, a reply meant for one peer. Like a
+// broadcast it never waits, and a member that is too far behind is
+// dropped. It reports whether c is a member.
+func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
+	limit := b.maxBacklog()
+	b.mu.Lock()
+	m, ok := b.members[c]
+	if !ok {
+		b.mu.Unlock()
+		return false
+	}
+	if m.enqueue("", pm, limit) {
+		b.mu.Unlock()
+		return true
+	}
+	delete(b.members, c)
+	empty := len(b.members) == 0
+	b.mu.Unlock()
+	b.dropSlow(m, fmt.Errorf("%w: more than %d bytes were waiting for it", ErrSlowConsumer, limit))
+	if empty {
+		b.emptied()
+	}
+	return true
+}
+
+func (b *Broadcaster) maxBacklog() int {
+	switch {
+	case b.MaxBacklog == 0:
+		return DefaultMaxBacklog
+	case b.MaxBacklog < 0:
+		return -1
+	}
+	return b.MaxBacklog
+}
+
+// dropSlow ends a member removed for falling behind: it counts it, tells
+// OnDrop, and closes the connection, all off the caller's goroutine.
+func (b *Broadcaster) dropSlow(m *member, why error) {
+	b.dropped.Add(1)
+	m.c.removeCloseHook(m.left)
+	m.leave()
+	go func() {
+		if b.OnDrop != nil {
+			b.OnDrop(m.c, why)
+		}
+		m.c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", why, false)
+	}()
 }
 
 // sweep drops members whose write has taken longer than their timeout: a
@@ -150,7 +350,7 @@ func (b *Broadcaster) Add(c *Conn) {
 // Close frame either.
 func (b *Broadcaster) sweep() {
 	now := time.Now().UnixNano()
-	var stuck []*Conn
+	var stuck []*member
 	var next time.Duration
 	b.mu.Lock()
 	for c, m := range b.members {
@@ -162,7 +362,7 @@ func (b *Broadcaster) sweep() {
 		}
 		if since := m.busySince.Load(); since != 0 && time.Duration(now-since) > m.timeout {
 			delete(b.members, c)
-			stuck = append(stuck, c)
+			stuck = append(stuck, m)
 		}
 	}
 	if next > 0 {
@@ -170,120 +370,55 @@ func (b *Broadcaster) sweep() {
 	} else {
 		b.watchdog = nil // Add starts it again
 	}
+	empty := len(stuck) > 0 && len(b.members) == 0
 	b.mu.Unlock()
-	for _, c := range stuck {
-		c.shutdown(errWriteStalled)
-	}
-}
-
-var errWriteStalled = fmt.Errorf("%w: a write to it stalled past the broadcaster's WriteTimeout", ErrSlowConsumer)
-
-// closeSlow closes a member dropped for letting its queue fill.
-func closeSlow(c *Conn) {
-	c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", ErrSlowConsumer, false)
-}
-
-// Send queues pm for one member only, in order with the broadcasts around
-// it: a welcome, a history replay, a reply meant for one peer. Like a
-// broadcast it never waits; a member whose queue is full is closed with
-// StatusTryAgainLater. It reports false when c is not a member.
-func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
-	b.mu.Lock()
-	m, ok := b.members[c]
-	if ok && !m.enqueue(pm, b.queueSize()) {
-		delete(b.members, c)
-		b.mu.Unlock()
-		go closeSlow(c)
-		return true
-	}
-	b.mu.Unlock()
-	return ok
-}
-
-func (b *Broadcaster) queueSize() int {
-	if b.QueueSize <= 0 {
-		return DefaultQueueSize
-	}
-	return b.QueueSize
-}
-
-// Remove stops sending to c and drops what was queued for it. It does not
-// close c. A member whose connection ends leaves without it.
-func (b *Broadcaster) Remove(c *Conn) {
-	b.mu.Lock()
-	m := b.members[c]
-	delete(b.members, c)
-	b.mu.Unlock()
-	if m != nil {
-		c.removeCloseHook(m.left)
+	for _, m := range stuck {
+		why := fmt.Errorf("%w: a write to it stalled for more than %v", ErrSlowConsumer, m.timeout)
+		b.dropped.Add(1)
+		m.c.removeCloseHook(m.left)
 		m.leave()
-	}
-}
-
-// drop removes m, whose connection ended, if it is still c's member.
-func (b *Broadcaster) drop(c *Conn, m *member) {
-	b.mu.Lock()
-	if b.members[c] == m {
-		delete(b.members, c)
-	}
-	b.mu.Unlock()
-	m.leave()
-}
-
-// leave stops the member's sender and drops its queue.
-func (m *member) leave() {
-	m.mu.Lock()
-	m.gone = true
-	clear(m.queue)
-	m.queue, m.head = nil, 0
-	m.mu.Unlock()
-}
-
-// Len returns the number of members.
-func (b *Broadcaster) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.members)
-}
-
-// Broadcast sends data as a message of type typ to every member. It frames
-// the message once and only queues it: it never waits for a connection.
-func (b *Broadcaster) Broadcast(typ MessageType, data []byte) {
-	b.BroadcastPrepared(NewPreparedMessage(typ, data))
-}
-
-// BroadcastPrepared queues pm for every member.
-func (b *Broadcaster) BroadcastPrepared(pm *PreparedMessage) {
-	size := b.queueSize()
-	var slow []*Conn
-	b.mu.Lock()
-	for c, m := range b.members {
-		if !m.enqueue(pm, size) {
-			delete(b.members, c)
-			slow = append(slow, c)
+		if b.OnDrop != nil {
+			go b.OnDrop(m.c, why)
 		}
+		m.c.shutdown(why)
 	}
-	b.mu.Unlock()
-	for _, c := range slow {
-		go closeSlow(c)
+	if empty {
+		b.emptied()
 	}
 }
 
-// enqueue adds pm to the member's queue and makes sure a sender runs. It
-// reports false when the queue is full.
-func (m *member) enqueue(pm *PreparedMessage, size int) bool {
+// enqueue adds pm, under key if not empty, to the member's queue and makes
+// sure a sender runs. It reports false when the backlog would pass limit
+// (negative: none): the member is then gone.
+func (m *member) enqueue(key string, pm *PreparedMessage, limit int) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.gone {
 		return true
 	}
-	if len(m.queue)-m.head >= size {
+	if key != "" {
+		if i, ok := m.keys[key]; ok {
+			// The value waiting is out of date: this one takes its
+			// place at the end.
+			m.backlog -= len(m.queue[i].pm.frame)
+			m.queue[i].pm = nil
+			m.b.replaced.Add(1)
+		}
+	}
+	if limit >= 0 && m.backlog+len(pm.frame) > limit && m.backlog > 0 {
 		m.gone = true
 		clear(m.queue)
-		m.queue, m.head = nil, 0
+		m.queue, m.backlog, m.keys = nil, 0, nil
 		return false
 	}
-	m.queue = append(m.queue, pm)
+	if key != "" {
+		if m.keys == nil {
+			m.keys = make(map[string]int)
+		}
+		m.keys[key] = len(m.queue)
+	}
+	m.queue = append(m.queue, entry{pm, key})
+	m.backlog += len(pm.frame)
 	if !m.sending {
 		m.sending = true
 		go m.run()
@@ -291,29 +426,43 @@ func (m *member) enqueue(pm *PreparedMessage, size int) bool {
 	return true
 }
 
-// send writes queued messages until the queue is empty, then exits.
+// send writes what waits, all of it in one write, until nothing does.
 func (m *member) send() {
 	for {
 		m.mu.Lock()
-		if m.gone || m.head == len(m.queue) {
-			m.queue, m.head = m.queue[:0], 0
+		if m.gone || len(m.queue) == 0 {
 			m.sending = false
+			// An idle member keeps small scratch only: after a burst,
+			// what it grew to goes.
+			if cap(m.queue) > keepEntries {
+				m.queue = nil
+			}
+			if cap(m.batch) > keepEntries {
+				m.batch, m.frames = nil, nil
+			}
 			m.mu.Unlock()
 			return
 		}
-		pm := m.queue[m.head]
-		m.queue[m.head] = nil
-		m.head++
-		if m.head >= 64 && m.head*2 >= len(m.queue) {
-			// A sender that is never idle never reaches the reset above:
-			// move the waiting messages down rather than let the spent
-			// front of the slice grow without end.
-			n := copy(m.queue, m.queue[m.head:])
-			clear(m.queue[n:])
-			m.queue, m.head = m.queue[:n], 0
-		}
+		// Take everything: new messages queue behind while it is written.
+		m.batch, m.queue = m.queue, m.batch[:0]
+		m.backlog = 0
+		clear(m.keys)
 		m.mu.Unlock()
-		if err := m.write(pm); err != nil {
+
+		m.frames = m.frames[:0]
+		for _, e := range m.batch {
+			if e.pm != nil {
+				m.frames = append(m.frames, e.pm.frame)
+			}
+		}
+		err := m.write()
+		if err == nil {
+			m.b.writes.Add(1)
+			m.b.delivered.Add(uint64(len(m.frames)))
+		}
+		clear(m.batch) // let the messages go
+		clear(m.frames)
+		if err != nil {
 			// The connection is ending (or has): leave the set now rather
 			// than when it has closed, so that Len and Send stop counting
 			// it.
@@ -326,10 +475,27 @@ func (m *member) send() {
 	}
 }
 
-// write sends one message, marking the time it began for sweep.
-func (m *member) write(pm *PreparedMessage) error {
-	if m.timeout <= 0 {
-		return m.c.writePrepared(context.Background(), pm, nil)
+// write sends the frames of a batch, marking the time the write began for
+// sweep.
+func (m *member) write() error {
+	var busy *atomic.Int64
+	if m.timeout > 0 {
+		busy = &m.busySince
 	}
-	return m.c.writePrepared(context.Background(), pm, &m.busySince)
+	switch len(m.frames) {
+	case 0:
+		return nil
+	case 1:
+		return m.c.writeFrames(context.Background(), m.frames[0], nil, busy)
+	}
+	return m.c.writeFrames(context.Background(), nil, m.frames, busy)
+}
+
+// leave stops the member's sender and drops what was waiting.
+func (m *member) leave() {
+	m.mu.Lock()
+	m.gone = true
+	clear(m.queue)
+	m.queue, m.backlog, m.keys = nil, 0, nil
+	m.mu.Unlock()
 }

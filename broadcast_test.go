@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +22,7 @@ import (
 func TestBroadcaster(t *testing.T) {
 	// No write timeout: the queue overflowing is what this test is about,
 	// and a loaded machine might otherwise reach the timeout first.
-	b := &Broadcaster{QueueSize: 4, WriteTimeout: -1}
+	b := &Broadcaster{MaxBacklog: 4 << 20, WriteTimeout: -1}
 	joined := make(chan struct{}, 8)
 	s := Handler(func(c *Conn, r *http.Request) {
 		b.Add(c)
@@ -134,7 +136,7 @@ func TestBroadcasterSend(t *testing.T) {
 // documentation's 1.5 timeouts is a matter of timers on a busy machine.
 func TestBroadcasterWriteTimeout(t *testing.T) {
 	// The trigger: the peer never reads, so a short timeout is safe.
-	b := &Broadcaster{QueueSize: 1 << 20, WriteTimeout: 200 * time.Millisecond}
+	b := &Broadcaster{MaxBacklog: -1, WriteTimeout: 200 * time.Millisecond}
 	joined := make(chan struct{}, 1)
 	type ending struct {
 		err    error
@@ -209,7 +211,7 @@ func TestBroadcasterQueueStaysBounded(t *testing.T) {
 	c := newConn(tr, nil, "", &Options{PingInterval: -1})
 	defer c.CloseNow()
 	var room Broadcaster
-	room.QueueSize = 8
+	room.MaxBacklog = 8 << 10
 	room.Add(c)
 	pm := NewPreparedMessage(MessageText, []byte("tick"))
 	room.BroadcastPrepared(pm)
@@ -314,4 +316,216 @@ func (h *writerHandle) flushNow() error {
 		return nil
 	}
 	return h.w.flush(false)
+}
+
+// recordingTransport records each write, and lets a write through only
+// when gate allows (once gate is closed, all): a test can hold a member's
+// sender in its first write while messages pile up behind it.
+type recordingTransport struct {
+	gate   chan struct{}
+	mu     sync.Mutex
+	writes [][]byte
+	wrote  chan struct{}
+}
+
+func newRecordingTransport() *recordingTransport {
+	return &recordingTransport{gate: make(chan struct{}), wrote: make(chan struct{}, 1024)}
+}
+
+func (r *recordingTransport) Read(p []byte) (int, error) { select {} }
+func (r *recordingTransport) Close() error               { return nil }
+func (r *recordingTransport) Write(p []byte) (int, error) {
+	<-r.gate
+	r.mu.Lock()
+	r.writes = append(r.writes, bytes.Clone(p))
+	r.mu.Unlock()
+	r.wrote <- struct{}{}
+	return len(p), nil
+}
+
+func (r *recordingTransport) recorded() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.writes
+}
+
+// frameTexts splits server frames into their text payloads.
+func frameTexts(t *testing.T, b []byte) []string {
+	t.Helper()
+	var out []string
+	for len(b) > 0 {
+		n := int(b[1] & 0x7f)
+		if b[1]&0x80 != 0 || n > 125 {
+			t.Fatalf("unexpected frame header % x", b[:2])
+		}
+		out = append(out, string(b[2:2+n]))
+		b = b[2+n:]
+	}
+	return out
+}
+
+// Messages that wait for a member leave in one write, in order; of those
+// published under a key, only the newest value is sent, in its place
+// after the messages sent before it.
+func TestBroadcasterBatchesAndKeepsLatest(t *testing.T) {
+	tr := newRecordingTransport()
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	var room Broadcaster
+	room.Add(c)
+	room.Broadcast(MessageText, []byte("first")) // the sender takes it and waits at the gate
+	eventually(t, "the sender to take the first message", func() bool {
+		room.mu.Lock()
+		m := room.members[c]
+		room.mu.Unlock()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.queue) == 0 && m.sending
+	})
+	room.Publish("tally", MessageText, []byte("tally 1"))
+	room.Broadcast(MessageText, []byte("a"))
+	room.Publish("tally", MessageText, []byte("tally 2"))
+	room.Publish("other", MessageText, []byte("other 1"))
+	room.Broadcast(MessageText, []byte("b"))
+	room.Publish("tally", MessageText, []byte("tally 3"))
+	close(tr.gate)
+	await(t, tr.wrote, "the first write")
+	await(t, tr.wrote, "the second write")
+	w := tr.recorded()
+	if len(w) != 2 {
+		t.Fatalf("%d writes, want 2", len(w))
+	}
+	if got := frameTexts(t, w[0]); len(got) != 1 || got[0] != "first" {
+		t.Fatalf("first write %q", got)
+	}
+	want := []string{"a", "other 1", "b", "tally 3"}
+	if got := frameTexts(t, w[1]); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("second write %q, want %q in one write", got, want)
+	}
+	st := room.Stats()
+	if st.Replaced != 2 || st.Delivered != 5 || st.Writes != 2 || st.Members != 1 || st.Dropped != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A member whose backlog passes MaxBacklog is dropped: OnDrop is told
+// with an error matching ErrSlowConsumer, Stats counts it, and the
+// connection is closed.
+func TestBroadcasterOnDrop(t *testing.T) {
+	tr := newRecordingTransport() // the gate stays shut: a peer that never reads
+	c := newConn(tr, nil, "", &Options{PingInterval: -1, CloseTimeout: 100 * time.Millisecond})
+	defer c.CloseNow()
+	dropped := make(chan error, 1)
+	room := Broadcaster{MaxBacklog: 1000, WriteTimeout: -1}
+	room.OnDrop = func(d *Conn, err error) {
+		if d != c {
+			err = fmt.Errorf("OnDrop for another connection: %w", err)
+		}
+		dropped <- err
+	}
+	room.Add(c)
+	msg := make([]byte, 300)
+	for room.Len() == 1 {
+		room.Broadcast(MessageBinary, msg)
+	}
+	if err := await(t, dropped, "OnDrop"); !errors.Is(err, ErrSlowConsumer) {
+		t.Fatalf("OnDrop: %v, want ErrSlowConsumer", err)
+	}
+	if st := room.Stats(); st.Dropped != 1 || st.Members != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	close(tr.gate) // let the stuck write fail or finish, so the close completes
+	await(t, c.Done(), "the dropped member's connection to close")
+}
+
+// A burst to many members that read as fast as they can: none is dropped,
+// each gets every message, in order, with the default settings.
+func TestBroadcasterBurstKeepsHealthyMembers(t *testing.T) {
+	const members, messages = 100, 5000
+	var room Broadcaster
+	joined := make(chan struct{}, members)
+	s := Handler(func(c *Conn, r *http.Request) {
+		room.Add(c)
+		joined <- struct{}{}
+		c.ReadMessage(context.Background(), nil)
+	})
+	addr := startServer(t, s)
+	var clients []*wstest.Conn
+	for range members {
+		clients = append(clients, dialTest(t, addr, "/", nil))
+		await(t, joined, "a member to join")
+	}
+	results := make(chan error, members)
+	for _, cl := range clients {
+		go func() {
+			cl.Timeout = patience
+			var buf []byte
+			for i := range messages {
+				_, msg, err := cl.ReadMessage(buf[:0])
+				if err != nil {
+					results <- fmt.Errorf("message %d: %w", i, err)
+					return
+				}
+				if want := strconv.Itoa(i); string(msg) != want {
+					results <- fmt.Errorf("got %q, want %q", msg, want)
+					return
+				}
+				buf = msg
+			}
+			results <- nil
+		}()
+	}
+	for i := range messages {
+		room.Broadcast(MessageText, []byte(strconv.Itoa(i)))
+	}
+	for range members {
+		if err := await(t, results, "a member to read the burst"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := room.Stats()
+	if st.Dropped != 0 || st.Members != members {
+		t.Fatalf("stats %+v", st)
+	}
+	t.Logf("%d messages to %d members: %d deliveries in %d writes", messages, members, st.Delivered, st.Writes)
+}
+
+// A member that joins gets the newest value of each published key first,
+// in the order the keys were first published; Forget drops one.
+func TestBroadcasterNewcomerGetsLatest(t *testing.T) {
+	var room Broadcaster
+	room.Publish("a", MessageText, []byte("a=1"))
+	room.Publish("b", MessageText, []byte("b=1"))
+	if n := room.Publish("a", MessageText, []byte("a=2")); n != 0 {
+		t.Fatalf("Publish to an empty room queued for %d", n)
+	}
+	tr := newRecordingTransport()
+	c := newConn(tr, nil, "", &Options{PingInterval: -1})
+	defer c.CloseNow()
+	room.Add(c)
+	if n := room.Broadcast(MessageText, []byte("news")); n != 1 {
+		t.Fatalf("Broadcast queued for %d, want 1", n)
+	}
+	close(tr.gate)
+	var got []string
+	for len(got) < 3 {
+		await(t, tr.wrote, "a write")
+		got = nil
+		for _, w := range tr.recorded() {
+			got = append(got, frameTexts(t, w)...)
+		}
+	}
+	if want := []string{"a=2", "b=1", "news"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("newcomer got %q, want %q", got, want)
+	}
+	room.Forget("a")
+	tr2 := newRecordingTransport()
+	close(tr2.gate)
+	d := newConn(tr2, nil, "", &Options{PingInterval: -1})
+	defer d.CloseNow()
+	room.Add(d)
+	await(t, tr2.wrote, "the newcomer's write")
+	if got := frameTexts(t, tr2.recorded()[0]); fmt.Sprint(got) != "[b=1]" {
+		t.Fatalf("after Forget, newcomer got %q", got)
+	}
 }

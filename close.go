@@ -156,11 +156,10 @@ func (c *Conn) writeCloseFrame(code StatusCode, reason string) error {
 	if d, ok := c.rwc.(deadliner); ok {
 		d.SetWriteDeadline(time.Now().Add(c.closeTimeout))
 	}
-	b := c.out.scratch[:]
-	p := appendClosePayload(b[2:2], code, reason)
-	putServerHeader(b[:2], true, 0, opClose, len(p))
+	var payload [maxControlPayload]byte
+	p := appendClosePayload(payload[:0], code, reason)
 	// Never held back: it is the last frame, and the peer waits for it.
-	return c.out.emit(b[:2+len(p)], nil, false)
+	return c.out.emit(c.controlFrame(opClose, p), nil, false)
 }
 
 // awaitPeerClose waits for the peer to answer the Close this side sent. If
@@ -176,11 +175,26 @@ func (c *Conn) awaitPeerClose() {
 	}
 	if ce := c.drain(time.Now().Add(c.closeTimeout)); ce != nil {
 		c.peerClosed(ce)
+		c.awaitServerClose()
 		c.shutdown(nil)
 	} else {
 		c.shutdown(ErrCloseTimeout)
 	}
 	c.endRead(c.endErr())
+}
+
+// awaitServerClose is a client's last step of a completed closing
+// handshake: RFC 6455 §7.1.1 has the server close TCP first, so the client
+// waits for that (discarding anything else), bounded by the close timeout,
+// before it closes its side. A server does nothing here. The caller holds
+// the read role.
+func (c *Conn) awaitServerClose() {
+	if !c.client {
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(c.closeTimeout))
+	for c.in.skip(1<<62) == nil {
+	}
 }
 
 // drain discards frames until the peer's Close arrives, an error, or the

@@ -30,20 +30,23 @@ type CompressionOptions struct {
 	// compresses every message.
 	Threshold int
 
-	// ContextTakeover keeps the server's compressor between messages, so
+	// ContextTakeover keeps this side's compressor between messages, so
 	// later messages are compressed against earlier ones: a much better
 	// ratio for streams of similar small messages (JSON events), at the
 	// cost of a compressor held by every connection (see the README for
 	// the measured figure). Without it, compressors are pooled and held
-	// only while a message is written.
+	// only while a message is written. The peer may still forbid it
+	// (a server's client_no_context_takeover).
 	ContextTakeover bool
 
-	// ClientContextTakeover lets the client compress each message against
-	// the ones before it. Reading such messages needs the last 32 KiB of
-	// what the client sent, kept for every connection. Without it, the
-	// server asks the client to start afresh with each message
-	// (client_no_context_takeover) and keeps nothing between messages.
-	ClientContextTakeover bool
+	// PeerContextTakeover lets the peer (the client, for a server; the
+	// server, for Dial) compress each message against the ones before it.
+	// Reading such messages needs the last 32 KiB of what the peer sent,
+	// kept for every connection. Without it, this side asks the peer to
+	// start afresh with each message (client_no_context_takeover from a
+	// server, server_no_context_takeover from a client) and keeps nothing
+	// between messages.
+	PeerContextTakeover bool
 }
 
 // agreeDeflate negotiates permessage-deflate for r under o. It returns the
@@ -56,7 +59,7 @@ func agreeDeflate(r *http.Request, o *CompressionOptions) (params deflateParams,
 		return params, "", false
 	}
 	params, response, ok = negotiateDeflate(offers, deflateConfig{serverNoContextTakeover: !o.ContextTakeover})
-	if ok && !o.ClientContextTakeover && !params.clientNoContextTakeover {
+	if ok && !o.PeerContextTakeover && !params.clientNoContextTakeover {
 		// RFC 7692 §7.1.1.2 lets the server ask for this even when the
 		// client did not offer it: the server then keeps no history.
 		params.clientNoContextTakeover = true

@@ -41,7 +41,7 @@ func (t *countingTransport) Close() error                { return nil }
 
 func deflateConn(tr io.ReadWriteCloser, o CompressionOptions) *Conn {
 	c := newConn(tr, nil, "", nil)
-	c.deflate = newDeflateState(c, &o, deflateParams{serverNoContextTakeover: !o.ContextTakeover, clientNoContextTakeover: !o.ClientContextTakeover})
+	c.deflate = newDeflateState(c, &o, deflateParams{serverNoContextTakeover: !o.ContextTakeover, clientNoContextTakeover: !o.PeerContextTakeover})
 	c.rsvOK = rsv1Bit
 	return c
 }

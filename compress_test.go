@@ -50,7 +50,7 @@ func TestDeflateNegotiation(t *testing.T) {
 	}{
 		{"off", nil, "permessage-deflate", ""},
 		{"chrome", &CompressionOptions{}, "permessage-deflate; client_max_window_bits", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
-		{"takeover both ways", &CompressionOptions{ContextTakeover: true, ClientContextTakeover: true}, "permessage-deflate; client_max_window_bits", "permessage-deflate"},
+		{"takeover both ways", &CompressionOptions{ContextTakeover: true, PeerContextTakeover: true}, "permessage-deflate; client_max_window_bits", "permessage-deflate"},
 		{"server window 10 declined", &CompressionOptions{}, "permessage-deflate; server_max_window_bits=10", ""},
 		{"second offer taken", &CompressionOptions{}, "permessage-deflate; server_max_window_bits=9, permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
 		{"unknown extension only", &CompressionOptions{}, "x-webkit-deflate-frame", ""},
@@ -102,7 +102,7 @@ func sameExtension(a, b string) bool {
 // context kept, a repeated message shrinks to a few bytes.
 func TestDeflateEcho(t *testing.T) {
 	json := []byte(strings.Repeat(`{"type":"message","room":"lobby","name":"ada","text":"hello, world"}`, 20))
-	for _, mode := range []CompressionOptions{{}, {ContextTakeover: true}, {ClientContextTakeover: true}, {ContextTakeover: true, ClientContextTakeover: true, Level: 9, Threshold: -1}} {
+	for _, mode := range []CompressionOptions{{}, {ContextTakeover: true}, {PeerContextTakeover: true}, {ContextTakeover: true, PeerContextTakeover: true, Level: 9, Threshold: -1}} {
 		t.Run(fmt.Sprintf("%+v", mode), func(t *testing.T) {
 			s := Handler(echoHandler(nil))
 			opts := mode
@@ -117,7 +117,7 @@ func TestDeflateEcho(t *testing.T) {
 			}
 			var sizes []int
 			for i, msg := range [][]byte{json, json, []byte("tiny"), bytes.Repeat([]byte("0123456789"), 50000), json, {}} {
-				send(t, c, wstest.Frame{Fin: true, RSV: wstest.RSV1, Op: wstest.OpText, Payload: d.compress(msg, !opts.ClientContextTakeover)})
+				send(t, c, wstest.Frame{Fin: true, RSV: wstest.RSV1, Op: wstest.OpText, Payload: d.compress(msg, !opts.PeerContextTakeover)})
 				op, payload, compressed, err := readCompressed(c)
 				if err != nil || op != 1 {
 					t.Fatalf("message %d: op %d %v", i, op, err)
@@ -230,7 +230,7 @@ func TestDeflateSkippedMessageKeepsContext(t *testing.T) {
 		}
 		got <- string(b)
 	})
-	s.Options.Compression = &CompressionOptions{ClientContextTakeover: true}
+	s.Options.Compression = &CompressionOptions{PeerContextTakeover: true}
 	addr := startServer(t, s)
 	c := dialTest(t, addr, "/", http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate"}})
 	var d deflateClient

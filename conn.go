@@ -69,8 +69,9 @@ const (
 // the same error, and writes return ErrClosed wrapped with what ended it.
 // How a connection ends, and every path to its end, is in lifecycle.go.
 type Conn struct {
-	rwc io.ReadWriteCloser // the transport: a net.Conn after an HTTP/1.1 upgrade
-	nc  net.Conn           // rwc as a net.Conn, or nil
+	rwc    io.ReadWriteCloser // the transport: a net.Conn after an HTTP/1.1 upgrade
+	nc     net.Conn           // rwc as a net.Conn, or nil
+	client bool               // this is the client's end: it masks its frames
 
 	subprotocol  string
 	readLimit    int64
@@ -113,14 +114,16 @@ type Conn struct {
 // buffered holds bytes the peer sent after its handshake that were already
 // read from the transport.
 func newConn(rwc io.ReadWriteCloser, buffered []byte, subprotocol string, o *Options) *Conn {
-	return newConnDeflate(rwc, buffered, subprotocol, o, nil)
+	return openConn(rwc, buffered, subprotocol, o, nil, false)
 }
 
-// newConnDeflate is newConn for a connection that agreed permessage-deflate
-// with params p, if p is not nil. Everything is set up before keepalive's
-// timer starts, since its goroutine may end the connection.
-func newConnDeflate(rwc io.ReadWriteCloser, buffered []byte, subprotocol string, o *Options, p *deflateParams) *Conn {
+// openConn is newConn for either side: client makes it the client's end,
+// which masks what it sends and expects what it reads unmasked. p, if not
+// nil, is the permessage-deflate agreement. Everything is set up before
+// keepalive's timer starts, since its goroutine may end the connection.
+func openConn(rwc io.ReadWriteCloser, buffered []byte, subprotocol string, o *Options, p *deflateParams, client bool) *Conn {
 	c := &Conn{
+		client:       client,
 		rwc:          rwc,
 		subprotocol:  subprotocol,
 		readLimit:    DefaultReadLimit,
@@ -143,7 +146,7 @@ func newConnDeflate(rwc io.ReadWriteCloser, buffered []byte, subprotocol string,
 		c.readLimit = -1
 	}
 	if o.WriteBufferSize > 0 {
-		c.wbufSize = max(o.WriteBufferSize, 2*maxServerHeaderSize)
+		c.wbufSize = max(o.WriteBufferSize, 2*maxHeaderSize)
 	}
 	if o.CloseTimeout > 0 {
 		c.closeTimeout = o.CloseTimeout

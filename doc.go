@@ -1,5 +1,5 @@
-// Package websocket is a WebSocket server (RFC 6455) for net/http, built on
-// the standard library alone.
+// Package websocket implements WebSocket (RFC 6455) servers for net/http
+// and clients, on the standard library alone.
 //
 // # Overview
 //
@@ -20,6 +20,37 @@
 // a Server in front of an existing handler: upgrades go to the WebSocket
 // handler, every other request to the application, untouched.
 //
+// Dial is the client: it connects to a ws:// or wss:// URL and returns the
+// same *Conn, with the same methods and guarantees:
+//
+//	c, _, err := websocket.Dial(ctx, "wss://example.com/feed", nil)
+//	if err != nil {
+//		return err // a *DialError holds the server's answer if it refused
+//	}
+//	defer c.CloseNow()
+//	err = c.WriteJSON(ctx, subscribe{Topic: "prices"})
+//
+// # Clients
+//
+// Dial checks the server's answer strictly (101, the Upgrade and Connection
+// headers, Sec-WebSocket-Accept, a subprotocol and extensions that were
+// offered) and does not follow redirects: a refusal is a *DialError with the
+// response, whose body can still be read. DialOptions set request headers,
+// a cookie jar, subprotocols, a permessage-deflate offer, the TLS
+// configuration, the dialer, and the proxy: by default the one the
+// environment names (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), reached with an
+// HTTP CONNECT tunnel, with the proxy URL's credentials. A client masks
+// every frame it sends with a key from crypto/rand (RFC 6455 §5.3), copying
+// the caller's data as it masks so that the caller's slice is never
+// changed, and it lets the server close TCP first at the end of the closing
+// handshake. A Conn from Dial has a keepalive like a server's.
+//
+// Testing a handler is the common case: serve it with httptest and Dial it.
+//
+//	srv := httptest.NewServer(websocket.Handler(echo))
+//	defer srv.Close()
+//	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+//
 // # Messages
 //
 // A message is text (UTF-8) or binary. ReadMessage and WriteMessage move
@@ -29,7 +60,7 @@
 // message's fragments, and Writer's io.WriteCloser sends a fragment each
 // time its buffer fills and the last one on Close. Copying from a Reader to
 // a Writer with io.Copy reads each fragment straight into the outgoing
-// buffer.
+// buffer. ReadJSON and WriteJSON move one JSON value per text message.
 //
 // Received text is validated as it arrives: a message with invalid UTF-8
 // fails the connection at the first bad byte, before the rest of it is read.
@@ -76,9 +107,18 @@
 //
 // NewPreparedMessage frames a message once; WritePrepared sends it on any
 // connection. Broadcaster does this for a set of connections (a chat room,
-// the viewers of a dashboard): each member has a bounded queue and a sender
-// that exists only while messages wait, and a member that falls behind, or
-// whose writes stall, is dropped instead of slowing the others.
+// the viewers of a dashboard, the voters of a poll): each message is framed
+// once and queued for every member, and a member's sender, a goroutine that
+// exists only while messages wait, writes everything waiting in one write,
+// so a member that falls behind for a moment catches up in a few large
+// writes. A member is dropped only when it truly falls behind: more than
+// MaxBacklog bytes (1 MiB by default) waiting, or a write stalled past
+// WriteTimeout; OnDrop and Stats tell the application. Publish sends state
+// that is replaced rather than accumulated (a tally, a price) under a key,
+// so a member that is behind gets only the newest value. Rooms holds one
+// Broadcaster per room or topic while anyone is in it, and moves
+// connections between them. A member whose connection ends leaves by
+// itself.
 //
 // # Errors
 //

@@ -2,11 +2,15 @@ package websocket_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/wirekit/websocket"
@@ -151,6 +155,59 @@ func ExampleBroadcaster() {
 	}))
 }
 
+// Live state that is replaced rather than accumulated, such as a vote
+// tally, goes out with Publish under a key: a member that is behind gets
+// only the newest tally, while every notice (Broadcast) still arrives.
+func ExampleBroadcaster_Publish() {
+	var poll websocket.Broadcaster
+	poll.OnDrop = func(c *websocket.Conn, err error) {
+		log.Printf("%v dropped: %v", c.RemoteAddr(), err) // err matches ErrSlowConsumer
+	}
+	var mu sync.Mutex
+	tally := map[string]int{}
+	http.Handle("/poll", websocket.Handler(func(c *websocket.Conn, r *http.Request) {
+		poll.Add(c)
+		for {
+			_, msg, err := c.ReadMessage(context.Background(), nil)
+			if err != nil {
+				return // the member has left the Broadcaster by itself
+			}
+			// Publish under the lock: the last Publish of a key wins, so
+			// updates must reach it in order.
+			mu.Lock()
+			tally[string(msg)]++
+			state, _ := json.Marshal(tally)
+			poll.Publish("tally", websocket.MessageText, state)
+			mu.Unlock()
+		}
+	}))
+	http.HandleFunc("/notice", func(w http.ResponseWriter, r *http.Request) {
+		poll.Broadcast(websocket.MessageText, []byte(`{"notice":"voting closes in 5 minutes"}`))
+	})
+}
+
+// One Broadcaster per room, made when the first member joins and
+// forgotten when the last one leaves; a connection may move between rooms.
+func ExampleRooms() {
+	var rooms websocket.Rooms
+	http.Handle("/chat", websocket.Handler(func(c *websocket.Conn, r *http.Request) {
+		room := "lobby"
+		rooms.Join(room, c)
+		for {
+			_, msg, err := c.ReadMessage(context.Background(), nil)
+			if err != nil {
+				return // the connection left its rooms by itself
+			}
+			if to, ok := strings.CutPrefix(string(msg), "/join "); ok {
+				rooms.Move(c, room, to)
+				room = to
+				continue
+			}
+			rooms.Broadcast(room, websocket.MessageText, msg)
+		}
+	}))
+}
+
 // Match errors by code or by kind.
 func ExampleCloseStatus() {
 	err := fmt.Errorf("reading: %w", &websocket.CloseError{Code: websocket.StatusGoingAway, Reason: "bye"})
@@ -165,4 +222,62 @@ func ExampleCloseStatus() {
 func ExampleAcceptKey() {
 	fmt.Println(websocket.AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="))
 	// Output: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+}
+
+// Dial a server and exchange JSON with it.
+func ExampleDial() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "wss://example.com/feed", &websocket.DialOptions{
+		HTTPHeader:   http.Header{"Authorization": {"Bearer " + "token"}},
+		Subprotocols: []string{"feed.v2"},
+	})
+	if err != nil {
+		var de *websocket.DialError
+		if errors.As(err, &de) {
+			log.Printf("refused: %s", de.Response.Status)
+		}
+		return
+	}
+	defer c.CloseNow()
+	if err := c.WriteJSON(ctx, map[string]string{"subscribe": "prices"}); err != nil {
+		return
+	}
+	for {
+		var update struct{ Symbol, Price string }
+		if err := c.ReadJSON(context.Background(), &update); err != nil {
+			return
+		}
+		log.Println(update.Symbol, update.Price)
+	}
+}
+
+// Test a handler end to end: serve it with httptest and Dial it.
+func ExampleDial_testHandler() {
+	echo := websocket.Handler(func(c *websocket.Conn, r *http.Request) {
+		for {
+			typ, msg, err := c.ReadMessage(context.Background(), nil)
+			if err != nil {
+				return
+			}
+			c.WriteMessage(context.Background(), typ, msg)
+		}
+	})
+	srv := httptest.NewServer(echo)
+	defer srv.Close()
+	defer echo.Shutdown(context.Background())
+
+	ctx := context.Background()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c.WriteMessage(ctx, websocket.MessageText, []byte("hello"))
+	_, msg, err := c.ReadMessage(ctx, nil)
+	fmt.Println(string(msg), err)
+	fmt.Println(c.Close(websocket.StatusNormalClosure, ""))
+	// Output:
+	// hello <nil>
+	// <nil>
 }

@@ -292,7 +292,7 @@ func negotiateDeflate(offers []extensionOffer, cfg deflateConfig) (params deflat
 //     inflater drop its 32 KiB window between messages. It costs the client
 //     nothing it did not already give up. Whether the server also imposes
 //     it unasked, as §7.1.1.2 allows, is a matter of configuration, not of
-//     the offer: agreeDeflate does so unless ClientContextTakeover is set.
+//     the offer: agreeDeflate does so unless PeerContextTakeover is set.
 //   - server_max_window_bits (§7.1.2.1) is accepted "by including [it] in
 //     the response ... with the same or smaller value", after which the
 //     server must not use a larger window. compress/flate always uses a

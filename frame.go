@@ -134,6 +134,29 @@ func serverHeaderLen(n int) int {
 	}
 }
 
+// frameHeaderLen returns the size of a header for a payload of n bytes,
+// with room for a masking key if masked.
+func frameHeaderLen(n int, masked bool) int {
+	if masked {
+		return serverHeaderLen(n) + 4
+	}
+	return serverHeaderLen(n)
+}
+
+// putHeader writes a frame header for a payload of n bytes so that it ends
+// exactly at b[len(b)], as putServerHeader does; masked sets the mask bit
+// and puts key, as a client's frames carry (RFC 6455 §5.3). b must hold at
+// least frameHeaderLen(n, masked) bytes.
+func putHeader(b []byte, fin bool, rsv byte, op opcode, n int, masked bool, key uint32) int {
+	if !masked {
+		return putServerHeader(b, fin, rsv, op, n)
+	}
+	binary.LittleEndian.PutUint32(b[len(b)-4:], key)
+	i := putServerHeader(b[:len(b)-4], fin, rsv, op, n)
+	b[i+1] |= maskBit
+	return i
+}
+
 // putServerHeader writes an unmasked frame header for a payload of n bytes
 // so that it ends exactly at b[len(b)]: the header sits right in front of a
 // payload that was placed behind it. It returns the header's first index.

@@ -99,8 +99,8 @@ func FuzzReadFrames(f *testing.F) {
 		// A first byte with its top bit set turns on permessage-deflate,
 		// its next bits choosing the context takeover modes.
 		if len(data) > 0 && data[0]&0x80 != 0 {
-			o := CompressionOptions{ContextTakeover: data[0]&1 != 0, ClientContextTakeover: data[0]&2 != 0}
-			c.deflate = newDeflateState(c, &o, deflateParams{serverNoContextTakeover: !o.ContextTakeover, clientNoContextTakeover: !o.ClientContextTakeover})
+			o := CompressionOptions{ContextTakeover: data[0]&1 != 0, PeerContextTakeover: data[0]&2 != 0}
+			c.deflate = newDeflateState(c, &o, deflateParams{serverNoContextTakeover: !o.ContextTakeover, clientNoContextTakeover: !o.PeerContextTakeover})
 			c.rsvOK = rsv1Bit
 			tr.r = bytes.NewReader(data[1:])
 		}

@@ -115,7 +115,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		return nil, fmt.Errorf("websocket: writing the handshake response: %w", err)
 	}
 	netConn.SetDeadline(time.Time{})
-	return newConnDeflate(netConn, early, subprotocol, opts, deflate), nil
+	return openConn(netConn, early, subprotocol, opts, deflate, false), nil
 }
 
 // checkHandshake validates r and returns its Sec-WebSocket-Key, or writes

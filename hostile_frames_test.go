@@ -380,15 +380,25 @@ func TestHostilePingFlood(t *testing.T) {
 		_, err := c.NetConn().Write(burst)
 		sendErr <- err
 	}()
-	for i := range n {
+	// Pongs come in order; RFC 6455 §5.5.3 lets a server answer only the
+	// latest of pings it has not answered yet, which it does when its
+	// output is busy, so some may be skipped, but never the last.
+	answered := 0
+	for next := 0; next < n; {
 		f, err := c.ReadFrame(buf)
 		if err != nil {
-			t.Fatalf("pong %d: %v", i, err)
+			t.Fatalf("after %d pongs: %v", answered, err)
 		}
 		buf = f.Payload
-		if f.Op != wstest.OpPong || !f.Fin || !bytes.Equal(f.Payload, want[i]) {
-			t.Fatalf("frame %d: op %d fin %v payload %q, want the pong %q", i, f.Op, f.Fin, f.Payload, want[i])
+		i := next
+		for i < n && !bytes.Equal(f.Payload, want[i]) {
+			i++
 		}
+		if f.Op != wstest.OpPong || !f.Fin || i == n {
+			t.Fatalf("frame after pong %d: op %d fin %v payload %q, want a pong for a later ping", next-1, f.Op, f.Fin, f.Payload)
+		}
+		answered++
+		next = i + 1
 	}
 	elapsed := time.Since(start)
 	if err := await(t, sendErr, "the burst to be sent"); err != nil {
@@ -408,5 +418,5 @@ func TestHostilePingFlood(t *testing.T) {
 	if mem.mallocs > n/10 || mem.alloc > 1<<20 {
 		t.Errorf("%v for %d pings", mem, n)
 	}
-	t.Logf("%d pings answered in order in %v (%d bytes of burst); %v", n, elapsed.Round(time.Millisecond), len(burst), mem)
+	t.Logf("%d pings, %d answered in order in %v (%d bytes of burst); %v", n, answered, elapsed.Round(time.Millisecond), len(burst), mem)
 }

@@ -320,7 +320,7 @@ func TestErrorsSayWhoClosed(t *testing.T) {
 	t.Run("slow consumer", func(t *testing.T) {
 		done := make(chan error, 1)
 		var room Broadcaster
-		room.QueueSize = 1
+		room.MaxBacklog = 1
 		s := Handler(func(c *Conn, r *http.Request) {
 			room.Add(c)
 			readLoopHandler(done)(c, r)
@@ -331,7 +331,7 @@ func TestErrorsSayWhoClosed(t *testing.T) {
 		eventually(t, "the member to join", func() bool { return room.Len() == 1 })
 		big := NewPreparedMessage(MessageBinary, make([]byte, 1<<20))
 		for room.Len() == 1 {
-			room.BroadcastPrepared(big) // the queue holds one: the next finds it full
+			room.BroadcastPrepared(big) // once the writes to it block, the backlog passes the bound
 		}
 		err := await(t, done, "the handler's read")
 		var ce *CloseError

@@ -70,7 +70,7 @@ type output struct {
 	closeWritten bool
 	// scratch is where headers and control frames are built; it is free
 	// whenever mu is, since emit sends or copies what it is given.
-	scratch [2 + maxControlPayload]byte
+	scratch [maxHeaderSize + maxControlPayload]byte
 
 	sent atomic.Uint64 // bytes handed to w, for keepalive
 }
@@ -100,6 +100,39 @@ func (o *output) emit(head, tail []byte, coalesce bool) error {
 	o.dropHeld()
 	return err
 }
+
+// emitMasked writes a frame of a client: head, then tail masked with key
+// as it is copied into a pooled buffer (tail is the caller's and is not
+// changed), in pieces of at most maskChunk bytes. What was held back goes
+// first, in the same write. The caller holds mu.
+func (o *output) emitMasked(head, tail []byte, key uint32) error {
+	bp := getBuf(min(o.heldN+len(head)+len(tail), maskChunk))
+	defer putBuf(bp)
+	buf := *bp
+	n := 0
+	if o.heldN > 0 {
+		n = copy(buf, (*o.held)[:o.heldN])
+		o.dropHeld()
+	}
+	n += copy(buf[n:], head)
+	for {
+		k := copy(buf[n:], tail)
+		key = mask(key, buf[n:n+k])
+		n += k
+		tail = tail[k:]
+		if err := o.write(buf[:n]); err != nil {
+			return err
+		}
+		if len(tail) == 0 {
+			return nil
+		}
+		n = 0
+	}
+}
+
+// maskChunk is the most of a client's payload masked into one buffer and
+// written at once.
+const maskChunk = 256 << 10
 
 // hold appends a frame to the held-back bytes.
 func (o *output) hold(head, tail []byte) {
@@ -236,6 +269,81 @@ func (o *output) writev(a, b, d []byte) error {
 			}
 		}
 	}
+}
+
+// emitFrames writes whole frames, after what was held back, in as few
+// writes as the transport allows: one writev for a socket (in pieces of at
+// most maxWriteChunk), otherwise copied together into pooled buffers.
+// frames is the caller's scratch: its elements may be changed. The caller
+// holds mu.
+func (o *output) emitFrames(frames [][]byte) error {
+	if o.heldN > 0 {
+		// Rare: a broadcast while replies wait. They go first.
+		if err := o.flushHeld(); err != nil {
+			return err
+		}
+	}
+	total := sumLen(frames)
+	if o.vecw && total >= writevThreshold {
+		return o.writeFrames(frames)
+	}
+	bp := getBuf(min(coalesceMax, total))
+	defer putBuf(bp)
+	buf := *bp
+	n := 0
+	for _, p := range frames {
+		for len(p) > 0 {
+			k := copy(buf[n:], p)
+			n += k
+			p = p[k:]
+			if n == len(buf) {
+				if err := o.write(buf); err != nil {
+					return err
+				}
+				n = 0
+			}
+		}
+	}
+	return o.write(buf[:n])
+}
+
+func sumLen(frames [][]byte) int {
+	n := 0
+	for _, f := range frames {
+		n += len(f)
+	}
+	return n
+}
+
+// writeFrames hands frames to a socket with writev, at most maxWriteChunk
+// bytes per call.
+func (o *output) writeFrames(frames [][]byte) error {
+	for len(frames) > 0 {
+		// One call's worth: whole frames up to the chunk, or the first
+		// frame's first chunk.
+		k, size := 0, 0
+		for k < len(frames) && (k == 0 || size+len(frames[k]) <= maxWriteChunk) {
+			size += len(frames[k])
+			k++
+		}
+		if k == 1 && size > maxWriteChunk {
+			n, err := o.w.Write(frames[0][:maxWriteChunk])
+			o.sent.Add(uint64(n))
+			if err != nil {
+				return err
+			}
+			frames[0] = frames[0][n:]
+			continue
+		}
+		v := net.Buffers(frames[:k])
+		n, err := v.WriteTo(o.w)
+		o.sent.Add(uint64(n))
+		if err != nil {
+			return err
+		}
+		frames = frames[k:]
+	}
+	return nil
 }
 
 // vectors is the scratch for a writev: net.Buffers consumes the slice it is

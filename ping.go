@@ -311,8 +311,7 @@ func (k *keepalive) sendDue() {
 	if !c.canWrite() || c.out.closeWritten {
 		return // closing: the close timeout bounds what is left
 	}
-	b := c.out.scratch[:2]
-	putServerHeader(b, true, 0, opPing, 0)
+	b := c.controlFrame(opPing, nil)
 	// What has arrived is counted before the ping goes out: the answer
 	// may be back before this goroutine looks again.
 	before := k.arrived()

@@ -186,14 +186,16 @@ func TestKeepaliveLongWrite(t *testing.T) {
 			_, _, err = c.ReadMessage(context.Background(), nil)
 		}
 	})
+	// A timeout a loaded machine's scheduler cannot reach: the point is
+	// that the write outlasts PingInterval + PingTimeout.
 	s.Options.PingInterval = 200 * time.Millisecond
-	s.Options.PingTimeout = 500 * time.Millisecond
+	s.Options.PingTimeout = 2 * time.Second
 	addr := startServer(t, s)
 	c := dialTest(t, addr, "/", nil)
 	c.Timeout = patience
 	c.WriteText("go")
-	// A slow reader: 64 KiB every 2 ms, about 32 MB/s, so the write takes
-	// well over PingInterval + PingTimeout.
+	// A slow reader: 64 KiB every 4 ms, at most 16 MB/s, so the write
+	// takes well over PingInterval + PingTimeout.
 	nc := c.NetConn()
 	buf := make([]byte, 64<<10)
 	var n int
@@ -204,7 +206,7 @@ func TestKeepaliveLongWrite(t *testing.T) {
 			t.Fatalf("after %d bytes: %v", n, err)
 		}
 		n += k
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(4 * time.Millisecond)
 	}
 	if err := await(t, wrote, "the write"); err != nil {
 		t.Fatalf("write to a live, reading peer: %v", err)
@@ -347,7 +349,7 @@ func TestKeepaliveStandsDownWhileClosing(t *testing.T) {
 // slowly: the peer's acknowledgements show the write making progress, even
 // within one call that hands the socket a megabyte.
 func TestKeepaliveKeepsSlowSteadyReader(t *testing.T) {
-	const size = 4 << 20
+	const size = 8 << 20
 	wrote := make(chan error, 1)
 	ts := httptest.NewUnstartedServer(Handler(func(c *Conn, r *http.Request) {
 		// Nothing is written before the client asks (see
@@ -360,8 +362,11 @@ func TestKeepaliveKeepsSlowSteadyReader(t *testing.T) {
 		c.ReadMessage(context.Background(), nil)
 	}))
 	s := ts.Config.Handler.(*Server)
+	// PingTimeout well above what a loaded scheduler may starve the
+	// reader for; the write, at the reader's pace, lasts several times
+	// PingInterval + PingTimeout.
 	s.Options.PingInterval = 100 * time.Millisecond
-	s.Options.PingTimeout = 300 * time.Millisecond
+	s.Options.PingTimeout = 1500 * time.Millisecond
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -284,7 +284,9 @@ func (c *Conn) readFrames(p []byte) (int, error) {
 		n = copy(p, c.in.buffered())
 		c.in.consume(n)
 	}
-	c.frame.key = mask(c.frame.key, p[:n])
+	if c.frame.masked {
+		c.frame.key = mask(c.frame.key, p[:n])
+	}
 	c.frame.length -= int64(n)
 	return n, nil
 }
@@ -359,8 +361,10 @@ func (c *Conn) readHeader() (header, error) {
 		return h, c.fail(fmt.Errorf("%w: reserved bits %#x set on a %s frame", ErrProtocol, h.rsv, frameKind(h.op)))
 	case !h.op.isKnown():
 		return h, c.fail(fmt.Errorf("%w: reserved opcode %#x", ErrProtocol, byte(h.op)))
-	case !h.masked:
+	case !h.masked && !c.client:
 		return h, c.fail(fmt.Errorf("%w: client frame is not masked", ErrProtocol))
+	case h.masked && c.client:
+		return h, c.fail(fmt.Errorf("%w: server frame is masked", ErrProtocol))
 	case h.op.isControl() && !h.fin:
 		return h, c.fail(fmt.Errorf("%w: fragmented control frame", ErrProtocol))
 	case h.op.isControl() && h.length > maxControlPayload:
@@ -395,7 +399,9 @@ func (c *Conn) controlPayload(h header) ([]byte, error) {
 		return nil, err
 	}
 	p := c.in.buffered()[:n]
-	mask(h.key, p)
+	if h.masked {
+		mask(h.key, p)
+	}
 	return p, nil
 }
 
@@ -477,6 +483,7 @@ func (c *Conn) peerClose(ce *CloseError) error {
 		c.unlockOut()
 		if err == nil {
 			c.echoed()
+			c.awaitServerClose()
 		}
 		c.shutdown(err)
 	} else {
@@ -484,6 +491,7 @@ func (c *Conn) peerClose(ce *CloseError) error {
 		// let it finish before the transport closes.
 		c.out.mu.Lock()
 		c.out.mu.Unlock()
+		c.awaitServerClose()
 		c.shutdown(nil)
 	}
 	return c.endRead(c.endErr())

@@ -56,10 +56,7 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 		return err
 	}
 	stop := c.watch(ctx)
-	// The header is built in scratch, free while out.mu is held: emit
-	// sends or copies it before returning.
-	i := putServerHeader(c.out.scratch[:maxServerHeaderSize], true, 0, opcode(typ), len(p))
-	err := c.emitOpen(c.out.scratch[i:maxServerHeaderSize], p)
+	err := c.emitData(true, opcode(typ), p)
 	c.unlockOut()
 	if stop != nil && !stop() {
 		err = c.ctxEnded(ctx)
@@ -130,10 +127,42 @@ func (c *Conn) ctxEnded(ctx context.Context) error {
 func (c *Conn) writeFrame(fin bool, op opcode, p []byte) error {
 	c.out.mu.Lock()
 	defer c.unlockOut()
-	// The header is built in scratch, free while mu is held: emit sends or
-	// copies it before returning.
-	i := putServerHeader(c.out.scratch[:maxServerHeaderSize], fin, 0, op, len(p))
-	return c.emitOpen(c.out.scratch[i:maxServerHeaderSize], p)
+	return c.emitData(fin, op, p)
+}
+
+// emitData emits a data frame with payload p, which is the caller's and is
+// not changed: a client's frame is masked as it is copied out. The header
+// is built in scratch, free while out.mu is held: emit sends or copies it
+// before returning. The caller holds out.mu.
+func (c *Conn) emitData(fin bool, op opcode, p []byte) error {
+	b := c.out.scratch[:maxHeaderSize]
+	if !c.client {
+		i := putServerHeader(b, fin, 0, op, len(p))
+		return c.emitOpen(b[i:], p)
+	}
+	key := newMaskKey()
+	i := putHeader(b, fin, 0, op, len(p), true, key)
+	if !c.canWrite() || c.out.closeWritten {
+		return c.writeErr()
+	}
+	return c.wrote(c.out.emitMasked(b[i:], p, key))
+}
+
+// controlFrame builds a control frame with payload p (at most 125 bytes)
+// in scratch, masked if this is a client. The caller holds out.mu.
+func (c *Conn) controlFrame(op opcode, p []byte) []byte {
+	b := c.out.scratch[:]
+	hl := frameHeaderLen(len(p), c.client)
+	var key uint32
+	if c.client {
+		key = newMaskKey()
+	}
+	putHeader(b[:hl], true, 0, op, len(p), c.client, key)
+	n := copy(b[hl:], p)
+	if c.client {
+		mask(key, b[hl:hl+n])
+	}
+	return b[:hl+n]
 }
 
 // lockOut takes the output for a frame, waiting for the frame in progress
@@ -167,10 +196,7 @@ func (c *Conn) lockOut(ctx context.Context) error {
 }
 
 func (c *Conn) writeControlLocked(op opcode, p []byte) error {
-	b := c.out.scratch[:]
-	n := copy(b[2:], p)
-	putServerHeader(b[:2], true, 0, op, n)
-	return c.emitOpen(b[:2+n], nil)
+	return c.emitOpen(c.controlFrame(op, p), nil)
 }
 
 // emitOpen emits a frame that may go out only while the connection can
@@ -222,7 +248,16 @@ func (c *Conn) sendDue() {
 	if c.pong.due.Load() {
 		c.pong.mu.Lock()
 		c.pong.due.Store(false)
-		err := c.writeControlLocked(opPong, c.pong.payload[:c.pong.n])
+		var err error
+		for b := c.pong.queue; len(b) > 0 && err == nil; {
+			n := int(b[0])
+			err = c.writeControlLocked(opPong, b[1:1+n])
+			b = b[1+n:]
+		}
+		c.pong.queue, c.pong.last, c.pong.n = c.pong.queue[:0], 0, 0
+		if cap(c.pong.queue) > 1<<10 {
+			c.pong.queue = nil // a flood's worth: let it go
+		}
 		c.pong.mu.Unlock()
 		if err != nil && !errors.Is(err, ErrClosed) {
 			c.wrote(err)
@@ -234,9 +269,11 @@ func (c *Conn) sendDue() {
 }
 
 // sendPong answers a ping with payload p, at once if the output is free.
-// Otherwise the pong is left for the writer holding the output to send
-// (see unlockOut), so that the reader never waits for a write: a later
-// ping's pong replaces one not yet sent, as RFC 6455 §5.5.3 allows.
+// Otherwise the pong is queued for the writer holding the output to send
+// (see unlockOut), so that the reader never waits for a write. Up to
+// maxDuePongs wait, in order; past that, a newer ping's pong replaces the
+// last one waiting, as RFC 6455 §5.5.3 allows (a peer flooding pings while
+// this side cannot write gets pongs for some of them, the last one always).
 func (c *Conn) sendPong(p []byte) {
 	if c.out.mu.TryLock() {
 		err := c.writeControlLocked(opPong, p)
@@ -247,10 +284,13 @@ func (c *Conn) sendPong(p []byte) {
 		return
 	}
 	c.pong.mu.Lock()
-	if c.pong.payload == nil {
-		c.pong.payload = new([maxControlPayload]byte)
+	if c.pong.n == maxDuePongs {
+		c.pong.queue = c.pong.queue[:c.pong.last] // replace the newest waiting
+		c.pong.n--
 	}
-	c.pong.n = copy(c.pong.payload[:], p)
+	c.pong.last = len(c.pong.queue)
+	c.pong.queue = append(append(c.pong.queue, byte(len(p))), p...)
+	c.pong.n++
 	c.pong.due.Store(true)
 	c.pong.mu.Unlock()
 	if c.out.mu.TryLock() {
@@ -258,13 +298,18 @@ func (c *Conn) sendPong(p []byte) {
 	}
 }
 
-// duePong is a pong waiting for the output.
+// duePong holds the pongs waiting for the output: their payloads, each
+// behind its length byte, in order; last is where the newest begins.
 type duePong struct {
-	due     atomic.Bool
-	mu      sync.Mutex
-	payload *[maxControlPayload]byte // made on the first pong that has to wait
-	n       int
+	due   atomic.Bool
+	mu    sync.Mutex
+	queue []byte // made on the first pong that has to wait
+	last  int
+	n     int
 }
+
+// maxDuePongs bounds the pongs waiting for the output.
+const maxDuePongs = 32
 
 // beforeRead sends what the output held back, before the reader reads from
 // the transport or when the coalescing timer fires. If a write holds the
@@ -354,7 +399,7 @@ type messageWriter struct {
 	c    *Conn
 	gen  atomic.Uint64 // counts messages; a handle is good for one
 	buf  *[]byte       // borrowed on the first write, given back by close
-	n    int           // payload bytes in buf, behind maxServerHeaderSize bytes of room
+	n    int           // payload bytes in buf, behind maxHeaderSize bytes of room
 	op   opcode        // the next frame's opcode: the message's, then continuation
 	rsv  byte          // RSV1 until the first frame of a compressed message is out
 	err  error
@@ -402,7 +447,7 @@ func (w *messageWriter) buffer(p []byte, keep int) (int, error) {
 		if w.buf == nil {
 			w.buf = getBuf(w.c.wbufSize)
 		}
-		room := (*w.buf)[maxServerHeaderSize+w.n:]
+		room := (*w.buf)[maxHeaderSize+w.n:]
 		if len(room) == 0 {
 			if err := w.flushKeeping(keep); err != nil {
 				return written, err
@@ -426,9 +471,9 @@ func (w *messageWriter) writeDeflate(p []byte) (int, error) {
 		if w.buf == nil {
 			w.buf = getBuf(w.c.wbufSize)
 		}
-		room := len(*w.buf) - maxServerHeaderSize - w.n
+		room := len(*w.buf) - maxHeaderSize - w.n
 		if w.n+len(p) < w.deflate.threshold && len(p) <= room {
-			w.n += copy((*w.buf)[maxServerHeaderSize+w.n:], p)
+			w.n += copy((*w.buf)[maxHeaderSize+w.n:], p)
 			return len(p), nil
 		}
 		// The message is worth compressing: the staged bytes go first.
@@ -439,7 +484,7 @@ func (w *messageWriter) writeDeflate(p []byte) (int, error) {
 		}
 		staged, n := w.buf, w.n
 		w.buf, w.n, w.fw, w.rsv = nil, 0, fw, rsv1Bit
-		_, err = fw.Write((*staged)[maxServerHeaderSize : maxServerHeaderSize+n])
+		_, err = fw.Write((*staged)[maxHeaderSize : maxHeaderSize+n])
 		putBuf(staged)
 		if err != nil {
 			return 0, w.failed(err)
@@ -479,11 +524,11 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 		if w.buf == nil {
 			size := w.c.wbufSize
 			if mr, ok := r.(*messageReader); ok {
-				size = max(size, mr.frameHint()+maxServerHeaderSize)
+				size = max(size, mr.frameHint()+maxHeaderSize)
 			}
 			w.buf = getBuf(size)
 		}
-		room := (*w.buf)[maxServerHeaderSize+w.n:]
+		room := (*w.buf)[maxHeaderSize+w.n:]
 		if len(room) == 0 {
 			if err := w.flush(false); err != nil {
 				return total, err
@@ -506,14 +551,20 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 func (w *messageWriter) flush(fin bool) error {
 	var b []byte
 	if w.buf != nil {
-		b = (*w.buf)[:maxServerHeaderSize+w.n]
+		b = (*w.buf)[:maxHeaderSize+w.n]
 	}
 	c := w.c
 	c.out.mu.Lock()
 	if b == nil {
-		b = c.out.scratch[:maxServerHeaderSize] // an empty frame: its header alone
+		b = c.out.scratch[:maxHeaderSize] // an empty frame: its header alone
 	}
-	i := putServerHeader(b[:maxServerHeaderSize], fin, w.rsv, w.op, w.n)
+	var key uint32
+	if c.client {
+		// The payload is in the writer's own buffer: masked in place.
+		key = newMaskKey()
+		mask(key, b[maxHeaderSize:])
+	}
+	i := putHeader(b[:maxHeaderSize], fin, w.rsv, w.op, w.n, c.client, key)
 	err := c.emitOpen(b[i:], nil)
 	c.unlockOut()
 	w.op, w.rsv, w.n = opContinuation, 0, 0
@@ -531,12 +582,12 @@ func (w *messageWriter) flushKeeping(keep int) error {
 	}
 	b := *w.buf
 	var last [4]byte
-	copy(last[:keep], b[maxServerHeaderSize+w.n-keep:])
+	copy(last[:keep], b[maxHeaderSize+w.n-keep:])
 	w.n -= keep
 	if err := w.flush(false); err != nil {
 		return err
 	}
-	w.n = copy(b[maxServerHeaderSize:], last[:keep])
+	w.n = copy(b[maxHeaderSize:], last[:keep])
 	return nil
 }
 
@@ -588,7 +639,7 @@ func (w *messageWriter) finishDeflate() error {
 	if err := w.fw.Flush(); err != nil {
 		return w.failed(err)
 	}
-	if w.n < 4 || !bytes.Equal((*w.buf)[maxServerHeaderSize+w.n-4:maxServerHeaderSize+w.n], deflateTail[:4]) {
+	if w.n < 4 || !bytes.Equal((*w.buf)[maxHeaderSize+w.n-4:maxHeaderSize+w.n], deflateTail[:4]) {
 		return w.failed(errors.New("websocket: compressor output does not end with a sync flush"))
 	}
 	w.n -= 4

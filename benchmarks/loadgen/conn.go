@@ -41,19 +41,10 @@ func newDialer(addr, path string, conns int, timeout time.Duration) *dialer {
 
 // dial opens a connection and completes the opening handshake.
 func (d *dialer) dial(msgs *messages, readBuf int) (*conn, error) {
-	src := d.sources[d.next.Add(1)%uint64(len(d.sources))]
-	nd := net.Dialer{LocalAddr: src, Timeout: d.timeout}
-	nc, err := nd.Dial("tcp", d.addr)
+	nc, br, err := d.open(d.path, readBuf)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s from %v: %w", d.addr, src.IP, err)
-	}
-	nc.SetDeadline(time.Now().Add(d.timeout))
-	br := bufio.NewReaderSize(nc, readBuf)
-	if err := wsclient.Handshake(nc, br, d.addr, d.path); err != nil {
-		nc.Close()
 		return nil, err
 	}
-	nc.SetDeadline(time.Time{})
 	return &conn{
 		nc:   nc,
 		br:   br,
@@ -62,6 +53,25 @@ func (d *dialer) dial(msgs *messages, readBuf int) (*conn, error) {
 		body: append([]byte(nil), msgs.pattern...),
 		rng:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}, nil
+}
+
+// open opens a connection and completes the opening handshake for path,
+// returning the connection and a reader of readBuf bytes over it.
+func (d *dialer) open(path string, readBuf int) (net.Conn, *bufio.Reader, error) {
+	src := d.sources[d.next.Add(1)%uint64(len(d.sources))]
+	nd := net.Dialer{LocalAddr: src, Timeout: d.timeout}
+	nc, err := nd.Dial("tcp", d.addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dial %s from %v: %w", d.addr, src.IP, err)
+	}
+	nc.SetDeadline(time.Now().Add(d.timeout))
+	br := bufio.NewReaderSize(nc, readBuf)
+	if err := wsclient.Handshake(nc, br, d.addr, path); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	return nc, br, nil
 }
 
 // conn is one client connection. Messages are numbered from 0 in send

@@ -25,6 +25,10 @@ const (
 	// Idle opens Config.Conns connections, echoes one message on each and
 	// measures the server's resident memory with all of them held open.
 	Idle Mode = "idle"
+	// Fanout opens Config.Conns subscriber connections and one publisher
+	// to a fan-out server (see internal/fanout), publishes at each of
+	// Config.Rates in turn, and checks what every subscriber receives.
+	Fanout Mode = "fanout"
 )
 
 // Config describes one load generator run.
@@ -57,7 +61,23 @@ type Config struct {
 	Settle time.Duration
 	// Timeout bounds each dial, handshake and close, and how long a
 	// server may take to return the echoes still in flight at the end.
+	// In Fanout mode it also bounds the wait for the server to count its
+	// subscribers, for each of them to receive a first message, and for
+	// the last messages to arrive at the end.
 	Timeout time.Duration
+
+	// Fanout mode only (Warmup is the least time spent publishing before
+	// the first step).
+	Fanout FanoutConfig
+
+	// Logf, if set, is told of the run's progress.
+	Logf func(format string, args ...any)
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Logf != nil {
+		c.Logf(format, args...)
+	}
 }
 
 // Result is what a run measured. Rates and per-operation figures cover only
@@ -87,6 +107,8 @@ type Result struct {
 	RSSBefore  int64   `json:"rss_before_bytes,omitempty"` // Idle only
 	RSSAfter   int64   `json:"rss_after_bytes,omitempty"`
 	RSSPerConn float64 `json:"rss_bytes_per_conn,omitempty"`
+
+	Fanout *FanoutResult `json:"fanout,omitempty"` // Fanout only
 }
 
 // Run generates load as cfg describes and returns the measurements. It
@@ -105,6 +127,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return runHandshakes(ctx, cfg)
 	case Idle:
 		return runIdle(ctx, cfg)
+	case Fanout:
+		return runFanout(ctx, cfg)
 	}
 	return nil, fmt.Errorf("loadgen: unknown mode %q", cfg.Mode)
 }
@@ -121,6 +145,10 @@ func (c *Config) validate() error {
 		return errors.New("loadgen: pipelined mode needs at least one message in flight")
 	case c.Timeout <= 0:
 		return errors.New("loadgen: timeout must be positive")
+	case c.Mode == Fanout:
+		if err := c.Fanout.validate(c.Size); err != nil {
+			return err
+		}
 	}
 	if c.Path == "" {
 		c.Path = "/"

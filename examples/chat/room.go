@@ -37,11 +37,12 @@ type member struct {
 	announced bool // guarded by Room.mu
 }
 
-// NewRoom returns an empty room. queueSize is each member's outgoing queue
-// (see websocket.Broadcaster); zero means the library's default.
-func NewRoom(queueSize int) *Room {
+// NewRoom returns an empty room. maxBacklog bounds, in bytes, what may wait
+// for one member (see websocket.Broadcaster); zero means the library's
+// default.
+func NewRoom(maxBacklog int) *Room {
 	return &Room{
-		bc:    websocket.Broadcaster{QueueSize: queueSize},
+		bc:    websocket.Broadcaster{MaxBacklog: maxBacklog},
 		epoch: newEpoch(),
 		now:   time.Now,
 		names: make(map[string]*member),

@@ -27,17 +27,17 @@ const (
 	pingInterval = 30 * time.Second
 	pingTimeout  = 15 * time.Second
 
-	// queueSize is how many events may wait for one page; a page this far
-	// behind is closed with 1013 and reconnects, catching up from the
-	// history.
-	queueSize = 128
+	// maxBacklog is how many bytes of events may wait for one page; a page
+	// this far behind is closed with 1013 and reconnects, catching up from
+	// the history.
+	maxBacklog = 256 << 10
 )
 
 // newServer returns the chat's HTTP handler and the WebSocket server
 // within it, which the caller shuts down along with its http.Server.
 func newServer(logger *log.Logger) (http.Handler, *websocket.Server) {
 	return routes(&chat{
-		room:         NewRoom(queueSize),
+		room:         NewRoom(maxBacklog),
 		writeTimeout: 10 * time.Second,
 		burst:        10,
 		rate:         2,

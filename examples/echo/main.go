@@ -56,9 +56,9 @@ func main() {
 		// A test server: accept every offer we can honour, as given, and
 		// compress fast: the conformance suite moves gigabytes through it.
 		ws.Options.Compression = &websocket.CompressionOptions{
-			Level:                 flate.BestSpeed,
-			ContextTakeover:       true,
-			ClientContextTakeover: true,
+			Level:               flate.BestSpeed,
+			ContextTakeover:     true,
+			PeerContextTakeover: true,
 		}
 	}
 	srv := &http.Server{

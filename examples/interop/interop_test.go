@@ -46,7 +46,7 @@ func TestInterop(t *testing.T) {
 	if os.Getenv("WS_SKIP_INTEROP") == "1" {
 		t.Skip("SKIPPED: WS_SKIP_INTEROP=1; Node ws, python3-websockets and Chromium were not run against the examples")
 	}
-	bins := buildExamples(t, "echo", "chat", "upload")
+	bins := buildExamples(t, "echo", "chat", "upload", "live")
 
 	t.Run("node-ws/echo", func(t *testing.T) {
 		needNode(t, "ws")
@@ -84,6 +84,27 @@ func TestInterop(t *testing.T) {
 		}
 		runClient(t, pageTimeout, []string{"CHAT_URL=http://" + chat.addr, "CHROMIUM=" + chromium, "CONTROL=stdio"}, ctl,
 			"node", "chat.browser.mjs")
+	})
+
+	t.Run("chromium/live", func(t *testing.T) {
+		chromium := needBrowser(t)
+		// With a token, so that the script sees /notify refuse a request
+		// without it and accept one with it.
+		const token = "interop-admin-token"
+		live := startServer(t, bins["live"], "-admin-token", token)
+		// The script has the server stopped and started again, to see the
+		// pages reconnect.
+		ctl := func(cmd string) error {
+			switch cmd {
+			case "stop":
+				return live.stop()
+			case "start":
+				return live.start()
+			}
+			return fmt.Errorf("unknown command %q", cmd)
+		}
+		runClient(t, pageTimeout, []string{"LIVE_URL=http://" + live.addr, "ADMIN_TOKEN=" + token, "CHROMIUM=" + chromium, "CONTROL=stdio"}, ctl,
+			"node", "live.browser.mjs")
 	})
 
 	t.Run("chromium/upload", func(t *testing.T) {

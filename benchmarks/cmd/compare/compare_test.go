@@ -69,7 +69,9 @@ func TestScenariosAgainstMinimalAndPeer(t *testing.T) {
 				sc.conns = o.idleConns
 			}
 			t.Run(name+"/"+sc.key, func(t *testing.T) {
-				rec := measureUndisturbed(context.Background(), o, &budget, loadgenBin, cpus, c, sc, 0)
+				rec := measureUndisturbed(context.Background(), o, &budget, sc.label(), c.Name, func() record {
+					return measureOne(context.Background(), o, loadgenBin, cpus, c, sc, 0)
+				})
 				if rec.Error != "" {
 					t.Fatal(rec.Error)
 				}
@@ -134,3 +136,52 @@ func TestRatiosPickTheBestPeer(t *testing.T) {
 }
 
 func equal(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }
+
+// TestFanoutAgainstOursAndPeer runs a tiny fan-out comparison, through the
+// same code as a real one, against ours and one peer, each a separate
+// process: every message must reach every subscriber, in order, and the
+// server-side counters must have been read.
+func TestFanoutAgainstOursAndPeer(t *testing.T) {
+	o := quickOptions()
+	o.warmup = 50 * time.Millisecond
+	o.fanout = &fanoutOptions{
+		subs:    10,
+		rates:   []float64{50, 200},
+		step:    200 * time.Millisecond,
+		catchUp: time.Second,
+		lag:     time.Second,
+	}
+	cpus, _ := harness.Pinning()
+	for _, name := range []string{"ours", "gorilla"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel() // a test of counting, not of speed
+			srv, _ := harness.LookupFanout(name)
+			c, err := prepare(context.Background(), moduleRoot, binDir, cpus, srv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := measureFanout(context.Background(), o, loadgenBin, cpus, c, 0, time.Now())
+			if rec.Error != "" {
+				t.Fatal(rec.Error)
+			}
+			f := rec.Result.Fanout
+			if want := f.Published * 10; f.Published == 0 || f.Delivered != want {
+				t.Errorf("delivered %d of %d messages × 10 subscribers", f.Delivered, f.Published)
+			}
+			if f.Missing != 0 || f.OutOfOrder != 0 || f.Undelivered != 0 || f.Dropped != 0 {
+				t.Errorf("%d missing, %d out of order, %d undelivered, %d dropped", f.Missing, f.OutOfOrder, f.Undelivered, f.Dropped)
+			}
+			if len(f.Steps) != 2 {
+				t.Fatalf("%d steps, want 2", len(f.Steps))
+			}
+			for _, st := range f.Steps {
+				// Every delivery is a write, or part of one; the stats
+				// endpoint answered.
+				if st.Deliveries == 0 || st.ServerWrites == 0 || st.AllocsPerDelivery < 0 || st.ServerRSS == 0 {
+					t.Errorf("step at %v/s: %d deliveries, %d server writes, %v allocations per delivery, RSS %d",
+						st.Rate, st.Deliveries, st.ServerWrites, st.AllocsPerDelivery, st.ServerRSS)
+				}
+			}
+		})
+	}
+}

@@ -10,6 +10,13 @@
 //	go run ./cmd/compare                     # full run
 //	go run ./cmd/compare -quick              # smoke test, under a minute
 //	go run ./cmd/compare -scenarios 1k,idle -servers ours,minimal,gws
+//
+// With -fanout it runs the fan-out comparison instead: one publisher and
+// -subs subscribers on each library's own broadcast facility, at each of
+// -rates in turn (see fanout.go):
+//
+//	go run ./cmd/compare -fanout             # 10,000 subscribers, 6 rates, 3 rounds
+//	go run ./cmd/compare -fanout -quick      # 1,000 subscribers, 3 short steps, 1 round
 package main
 
 import (
@@ -40,6 +47,7 @@ type options struct {
 	scenarios   []scenario
 	servers     []harness.Server
 	outDir      string
+	fanout      *fanoutOptions // nil: the echo scenarios
 }
 
 func main() {
@@ -63,7 +71,7 @@ func main() {
 func parseFlags() (*options, error) {
 	// The pause lets a burst of other work (a build, a test run) finish.
 	o := &options{retryPause: 5 * time.Second}
-	quick := flag.Bool("quick", false, "short smoke-test run: 1 round, 0.3 s measurements, 1,000 idle connections")
+	quick := flag.Bool("quick", false, "short smoke-test run: 1 round, 0.3 s measurements, 1,000 idle connections; with -fanout: 1,000 subscribers, rates 10,100,1000, 1 s steps")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds per scenario; each round runs every server once, in rotated order")
 	flag.IntVar(&o.retries, "retries", 2, "repeat a measurement up to this many times while other processes disturb it")
 	flag.DurationVar(&o.retryBudget, "retry-budget", 3*time.Minute, "total time the whole run may spend repeating disturbed measurements")
@@ -75,6 +83,14 @@ func parseFlags() (*options, error) {
 	scen := flag.String("scenarios", keys(scenarios, func(s scenario) string { return s.key }), "comma-separated scenarios to run")
 	srvs := flag.String("servers", keys(harness.Servers, func(s harness.Server) string { return s.Name }), "comma-separated servers to run")
 	flag.StringVar(&o.outDir, "out", "", "directory for the JSON results (default: results/ in the benchmarks module)")
+	fanout := flag.Bool("fanout", false, "run the fan-out comparison instead of the echo scenarios")
+	fo := &fanoutOptions{}
+	flag.IntVar(&fo.subs, "subs", 10000, "fan-out: subscribers")
+	rates := flag.String("rates", "3,10,30,100,300,1000", "fan-out: publish rates in messages/s, one step each, in order")
+	flag.DurationVar(&fo.step, "step", 5*time.Second, "fan-out: how long each rate is kept up (the measured window)")
+	flag.DurationVar(&fo.catchUp, "catchup", 2*time.Second, "fan-out: longest pause after each step for subscribers to catch up")
+	flag.DurationVar(&fo.lag, "lag", time.Second, "fan-out: a subscriber still lacking a message this old at the end of a step is behind")
+	flag.Float64Var(&fo.profileRate, "profile", 0, "fan-out: save a CPU profile of each server during the step at this rate (costs that step a little CPU)")
 	flag.Parse()
 
 	if *quick {
@@ -91,6 +107,18 @@ func parseFlags() (*options, error) {
 		quickDefault("min-ticks", func() { o.minTicks = 0 })
 		quickDefault("settle", func() { o.settle = 200 * time.Millisecond })
 		quickDefault("idle-conns", func() { o.idleConns = 1000 })
+		if *fanout {
+			quickDefault("warmup", func() { o.warmup = 300 * time.Millisecond })
+			quickDefault("subs", func() { fo.subs = 1000 })
+			quickDefault("rates", func() { *rates = "10,100,1000" })
+			quickDefault("step", func() { fo.step = time.Second })
+			quickDefault("catchup", func() { fo.catchUp = time.Second })
+			// A one-second step holds no message a second old.
+			quickDefault("lag", func() { fo.lag = 250 * time.Millisecond })
+		}
+	}
+	if *fanout {
+		return fanoutFlags(o, fo, *rates, *srvs)
 	}
 	if o.rounds < 1 || o.duration <= 0 || o.idleConns < 1 || o.retries < 0 {
 		return nil, fmt.Errorf("-rounds, -duration and -idle-conns must be positive, -retries not negative")

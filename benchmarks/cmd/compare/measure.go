@@ -49,7 +49,9 @@ func measureAll(ctx context.Context, o *options, lg string, cpus harness.CPUs, c
 					return err
 				}
 				n++
-				rec := measureUndisturbed(ctx, o, &budget, lg, cpus, c, sc, round)
+				rec := measureUndisturbed(ctx, o, &budget, sc.label(), c.Name, func() record {
+					return measureOne(ctx, o, lg, cpus, c, sc, round)
+				})
 				rep.Runs = append(rep.Runs, rec)
 				logf("[%d/%d] %s | %s | round %d: %s", n, total, sc.label(), c.Name, round+1, summary(rec))
 			}
@@ -78,15 +80,16 @@ func measureOne(ctx context.Context, o *options, lg string, cpus harness.CPUs, c
 	return rec
 }
 
-// measureUndisturbed measures, and measures again after a pause, up to
+// measureUndisturbed runs measure, and runs it again after a pause, up to
 // o.retries times, while other processes on the machine disturb the
 // measurement. Retrying draws on *budget, the time left for retries in
 // the whole run: on a machine that stays busy, retrying cannot help and
-// would only stretch the run. The last attempt is kept either way.
-func measureUndisturbed(ctx context.Context, o *options, budget *time.Duration, lg string, cpus harness.CPUs, c candidate, sc scenario, round int) record {
+// would only stretch the run. The last attempt is kept either way. label
+// and server name the measurement in the log.
+func measureUndisturbed(ctx context.Context, o *options, budget *time.Duration, label, server string, measure func() record) record {
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		rec := measureOne(ctx, o, lg, cpus, c, sc, round)
+		rec := measure()
 		rec.Attempts = attempt
 		if attempt > 1 {
 			*budget -= time.Since(start)
@@ -94,7 +97,7 @@ func measureUndisturbed(ctx context.Context, o *options, budget *time.Duration, 
 		if !rec.disturbed() || attempt > o.retries || *budget <= 0 || ctx.Err() != nil {
 			return rec
 		}
-		logf("%s | %s: other processes kept %.2f CPUs busy; measuring again", sc.label(), c.Name, rec.Result.OtherLoad)
+		logf("%s | %s: other processes kept %.2f CPUs busy; measuring again", label, server, rec.Result.OtherLoad)
 		select {
 		case <-ctx.Done():
 		case <-time.After(o.retryPause):

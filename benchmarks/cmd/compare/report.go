@@ -12,6 +12,7 @@ import (
 
 // report is everything a run produced; it is saved as JSON.
 type report struct {
+	Kind     string            `json:"kind,omitempty"` // "fanout", or empty for the echo scenarios
 	Started  time.Time         `json:"started"`
 	Seconds  float64           `json:"seconds"`
 	Machine  machine           `json:"machine"`
@@ -19,6 +20,7 @@ type report struct {
 	Pinning  string            `json:"pinning"`
 	Skipped  map[string]string `json:"skipped,omitempty"` // server → why
 	Notes    []string          `json:"notes,omitempty"`
+	Fanout   *fanoutSettings   `json:"fanout,omitempty"`
 	Runs     []record          `json:"runs"`
 }
 
@@ -88,7 +90,11 @@ func (r *report) save(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	file := filepath.Join(dir, "compare-"+r.Started.Format("20060102-150405")+".json")
+	prefix := "compare-"
+	if r.Kind != "" {
+		prefix = r.Kind + "-"
+	}
+	file := filepath.Join(dir, prefix+r.Started.Format("20060102-150405")+".json")
 	return file, os.WriteFile(file, append(b, '\n'), 0o644)
 }
 

@@ -22,6 +22,9 @@ type candidate struct {
 // anything failed along the way (a build, an echo check), even though the
 // rest was measured and reported.
 func run(ctx context.Context, o *options) (ok bool, err error) {
+	if o.fanout != nil {
+		return runFanout(ctx, o)
+	}
 	start := time.Now()
 	root, err := harness.ModuleRoot()
 	if err != nil {

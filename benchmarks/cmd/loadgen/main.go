@@ -6,6 +6,12 @@
 // GOMAXPROCS=1, but it can be pointed at any echo server:
 //
 //	loadgen -mode pingpong -addr 127.0.0.1:8080 -size 1024 -pid $(pidof server)
+//
+// or, in fanout mode, at any fan-out server (see internal/fanout): it then
+// opens -conns subscribers and a publisher, publishes at each of -rates for
+// -step, and checks every message every subscriber receives:
+//
+//	loadgen -mode fanout -addr 127.0.0.1:8080 -conns 10000 -rates 10,100,1000 -pid $(pidof server)
 package main
 
 import (
@@ -18,12 +24,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wirekit/websocket/benchmarks/internal/fanout"
 	"github.com/wirekit/websocket/benchmarks/loadgen"
 )
 
 func main() {
 	var cfg loadgen.Config
-	mode := flag.String("mode", "pingpong", "pingpong, pipelined, handshakes or idle")
+	mode := flag.String("mode", "pingpong", "pingpong, pipelined, handshakes, idle or fanout")
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "server `host:port`")
 	flag.StringVar(&cfg.Path, "path", "/", "request path of the WebSocket endpoint")
 	flag.IntVar(&cfg.ServerPID, "pid", 0, "server process to measure (0: measure no server CPU or memory)")
@@ -37,8 +44,31 @@ func main() {
 	flag.DurationVar(&cfg.MaxDuration, "max-duration", 0, "upper bound when extending for -min-ticks or -min-ops (default: -duration)")
 	flag.DurationVar(&cfg.Settle, "settle", time.Second, "idle mode: wait before reading server memory")
 	flag.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "bound on each dial, handshake, close and final echo")
+	fo := &cfg.Fanout
+	rates := flag.String("rates", "3,10,30,100,300,1000", "fanout: publish rates in messages/s, one step each")
+	flag.DurationVar(&fo.Step, "step", 5*time.Second, "fanout: how long each rate is kept up")
+	flag.StringVar(&fo.PubPath, "pub-path", fanout.PublishPath, "fanout: request path of the publisher's endpoint")
+	flag.StringVar(&fo.StatsPath, "stats-path", fanout.StatsPath, "fanout: path of the server's stats endpoint (empty: none)")
+	flag.DurationVar(&fo.Lag, "lag", time.Second, "fanout: a subscriber still lacking a message this old at the end of a step is behind")
+	flag.DurationVar(&fo.CatchUp, "catchup", 2*time.Second, "fanout: longest pause after a step for subscribers to catch up")
+	flag.IntVar(&fo.ReadBuf, "read-buf", 16<<10, "fanout: read buffer per subscriber")
+	flag.StringVar(&fo.ProfileOut, "profile-out", "", "fanout: write a CPU profile of the server, taken during the step at -profile-rate, to this file")
+	flag.Float64Var(&fo.ProfileRate, "profile-rate", 0, "fanout: the rate of the step to profile")
+	verbose := flag.Bool("v", false, "report progress on standard error")
 	flag.Parse()
+	if *verbose {
+		cfg.Logf = func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
+		}
+	}
 	cfg.Mode = loadgen.Mode(*mode)
+	if cfg.Mode == loadgen.Fanout {
+		var err error
+		if fo.Rates, err = loadgen.ParseRates(*rates); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(2)
+		}
+	}
 
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)

@@ -1,6 +1,6 @@
-// Package harness builds the echo servers under comparison and runs them
-// as separate processes, pinned and limited the same way, so that cmd/compare
-// and the tests drive them identically.
+// Package harness builds the servers under comparison, echo and fan-out,
+// and runs them as separate processes, pinned and limited the same way, so
+// that cmd/compare and the tests drive them identically.
 package harness
 
 // Role is a server's part in the comparison.
@@ -41,6 +41,28 @@ var Servers = []Server{
 // Lookup returns the server called name.
 func Lookup(name string) (Server, bool) {
 	for _, s := range Servers {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Server{}, false
+}
+
+// FanoutServers lists the fan-out servers (see internal/fanout), ours
+// first. Each is written with its library's own facility for sending one
+// message to many; x/net/websocket has none and the minimal server is an
+// echo only, so neither is here.
+var FanoutServers = []Server{
+	{Name: "ours", Role: Ours, Module: ".", Package: "./servers/fanout/ours"},
+	{Name: "gorilla", Role: Peer, Module: ".", Package: "./servers/fanout/gorilla"},
+	{Name: "coder", Role: Peer, Module: ".", Package: "./servers/fanout/coder"},
+	{Name: "gobwas", Role: Peer, Module: ".", Package: "./servers/fanout/gobwas"},
+	{Name: "gws", Role: Peer, Module: ".", Package: "./servers/fanout/gws"},
+}
+
+// LookupFanout returns the fan-out server called name.
+func LookupFanout(name string) (Server, bool) {
+	for _, s := range FanoutServers {
 		if s.Name == name {
 			return s, true
 		}

@@ -32,3 +32,35 @@ func TestQuantile(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedMatchesHistogram(t *testing.T) {
+	var s Shared
+	var h Histogram
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 1; i <= 250; i++ {
+				s.Record(time.Duration(g*250+i) * time.Microsecond)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	for i := 1; i <= 1000; i++ {
+		h.Record(time.Duration(i) * time.Microsecond)
+	}
+	got := s.Snapshot()
+	if got.Count() != 1000 {
+		t.Fatalf("Count = %d, want 1000", got.Count())
+	}
+	for _, q := range []float64{0.5, 0.99} {
+		if got.Quantile(q) != h.Quantile(q) {
+			t.Errorf("Quantile(%v) = %v, want %v", q, got.Quantile(q), h.Quantile(q))
+		}
+	}
+	if m := got.Max(); m < 1000*time.Microsecond || m > 1010*time.Microsecond {
+		t.Errorf("Max = %v, want 1 ms within a bucket", m)
+	}
+}

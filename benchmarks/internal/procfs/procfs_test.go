@@ -19,3 +19,31 @@ func TestReadsOwnProcess(t *testing.T) {
 		t.Fatalf("RSSBytes = %d, %v; a Go test binary has more than 1 MiB resident", rss, err)
 	}
 }
+
+func TestIOCountsOwnWrites(t *testing.T) {
+	before, err := ReadIO(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.CreateTemp(t.TempDir(), "io")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for range 5 {
+		if _, err := f.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := ReadIO(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The runtime may write too (an eventfd), never less.
+	if d := after.SyscW - before.SyscW; d < 5 {
+		t.Errorf("five writes moved syscw by %d", d)
+	}
+	if d := after.WChar - before.WChar; d < 5 {
+		t.Errorf("five one-byte writes moved wchar by %d", d)
+	}
+}

@@ -21,6 +21,11 @@ func (e *CloseError) Error() string {
 
 // Reader decodes server frames into messages.
 type Reader struct {
+	// OnPing, if set, is given the payload of each ping, valid only
+	// during the call, and should send the pong; an error it returns ends
+	// the read. Without it a ping is an error.
+	OnPing func(payload []byte) error
+
 	br  *bufio.Reader
 	msg []byte // reassembly buffer, reused across messages
 }
@@ -33,8 +38,9 @@ func NewReader(br *bufio.Reader) *Reader { return &Reader{br: br} }
 // by the server is an error, as is a message longer than limit: a load
 // generator that knows what it sent has no reason to buffer more.
 //
-// Pongs are skipped. Pings are an error, since no server in this harness
-// is configured to send them and the caller would have to answer.
+// Pongs are skipped. Pings go to OnPing; without it they are an error,
+// since no echo server in this harness is configured to send them and the
+// caller would have to answer.
 func (r *Reader) ReadMessage(limit int) (Opcode, []byte, error) {
 	r.msg = r.msg[:0]
 	var msgOp Opcode
@@ -123,6 +129,9 @@ func (r *Reader) control(op Opcode, n uint64) error {
 	case OpPong:
 		return nil
 	case OpPing:
+		if r.OnPing != nil {
+			return r.OnPing(p[:n])
+		}
 		return errors.New("server sent an unsolicited ping")
 	}
 	ce := &CloseError{Code: 1005}

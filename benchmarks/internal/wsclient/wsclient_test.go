@@ -104,3 +104,17 @@ func TestAcceptKey(t *testing.T) {
 		t.Errorf("acceptKey = %q", got)
 	}
 }
+
+func TestReaderHandsPingsToOnPing(t *testing.T) {
+	in := append(serverFrame(true, OpPing, "beat"), serverFrame(true, OpBinary, "data")...)
+	r := NewReader(bufio.NewReader(bytes.NewReader(in)))
+	var pinged []string
+	r.OnPing = func(p []byte) error { pinged = append(pinged, string(p)); return nil }
+	op, p, err := r.ReadMessage(10)
+	if err != nil || op != OpBinary || string(p) != "data" {
+		t.Fatalf("got %v %q %v, want binary \"data\"", op, p, err)
+	}
+	if len(pinged) != 1 || pinged[0] != "beat" {
+		t.Fatalf("OnPing saw %q, want one ping \"beat\"", pinged)
+	}
+}

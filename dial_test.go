@@ -1,0 +1,403 @@
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// dialTestServer serves s and returns its ws:// URL.
+func dialTestServer(t *testing.T, s *Server) string {
+	t.Helper()
+	return "ws://" + startServer(t, s) + "/"
+}
+
+// noProxy keeps tests off any proxy the environment names.
+func noProxy(*http.Request) (*url.URL, error) { return nil, nil }
+
+// The client against the library's own server: messages of every size both
+// ways, text and binary, whole and streamed, and a clean close begun by
+// the client.
+func TestDialEcho(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		comp *CompressionOptions
+	}{
+		{"plain", nil},
+		{"deflate", &CompressionOptions{}},
+		{"deflate-takeover", &CompressionOptions{ContextTakeover: true, PeerContextTakeover: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			s := Handler(echoHandler(done))
+			s.Options.Compression = tc.comp
+			u := dialTestServer(t, s)
+			ctx := context.Background()
+			c, resp, err := Dial(ctx, u, &DialOptions{Proxy: noProxy, Compression: tc.comp})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if (tc.comp != nil) != (c.deflate != nil) {
+				t.Fatalf("compression offered %v, agreed %v (%q)", tc.comp != nil, c.deflate != nil, resp.Header.Get("Sec-WebSocket-Extensions"))
+			}
+			for _, size := range []int{0, 1, 125, 126, 65535, 65536, 1 << 20, 3<<20 + 7} {
+				msg := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
+				typ := MessageBinary
+				if size%2 == 1 {
+					typ = MessageText
+				}
+				if err := c.WriteMessage(ctx, typ, msg); err != nil {
+					t.Fatalf("write %d: %v", size, err)
+				}
+				gotTyp, got, err := c.ReadMessage(ctx, nil)
+				if err != nil || gotTyp != typ || !bytes.Equal(got, msg) {
+					t.Fatalf("echo of %d bytes: %v, %d bytes, %v", size, gotTyp, len(got), err)
+				}
+			}
+			// Streamed, in pieces of odd sizes.
+			w, err := c.Writer(ctx, MessageBinary)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent bytes.Buffer
+			for i := range 300 {
+				p := bytes.Repeat([]byte{byte(i)}, i*37)
+				sent.Write(p)
+				w.Write(p)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, r, err := c.Reader(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(r)
+			if err != nil || !bytes.Equal(got, sent.Bytes()) {
+				t.Fatalf("streamed echo: %d bytes of %d, %v", len(got), sent.Len(), err)
+			}
+			if err := c.Close(StatusNormalClosure, "done"); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			var ce *CloseError
+			if err := await(t, done, "the server's handler"); !errors.As(err, &ce) || ce.Local || ce.Code != StatusNormalClosure || ce.Reason != "done" {
+				t.Fatalf("server saw %v", err)
+			}
+		})
+	}
+}
+
+// The server closes: the client's read returns the server's code, and the
+// client answers the close.
+func TestDialServerCloses(t *testing.T) {
+	s := Handler(func(c *Conn, r *http.Request) {
+		c.WriteMessage(context.Background(), MessageText, []byte("bye"))
+		c.Close(StatusGoingAway, "restarting")
+	})
+	c, _, err := Dial(context.Background(), dialTestServer(t, s), &DialOptions{Proxy: noProxy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := c.ReadMessage(context.Background(), nil); err != nil || string(msg) != "bye" {
+		t.Fatalf("read %q %v", msg, err)
+	}
+	_, _, err = c.ReadMessage(context.Background(), nil)
+	var ce *CloseError
+	if !errors.As(err, &ce) || ce.Local || ce.Code != StatusGoingAway || ce.Reason != "restarting" {
+		t.Fatalf("read: %v, want the server's 1001", err)
+	}
+	await(t, c.Done(), "the connection to end")
+}
+
+// Subprotocols, extra headers and cookies go out; the server's choice
+// comes back; a jar keeps what the server sets.
+func TestDialHeadersSubprotocolsCookies(t *testing.T) {
+	seen := make(chan *http.Request, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		seen <- r
+		c.ReadMessage(context.Background(), nil)
+	})
+	s.Options.Subprotocols = []string{"v2", "v1"}
+	h := http.Header{"Authorization": {"Bearer t0ken"}, "Origin": {"http://example.com"}}
+	jar, _ := cookiejar.New(nil)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "abc"})
+		s.Options.OriginPatterns = []string{"example.com"}
+		s.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	defer s.Shutdown(context.Background())
+	u := "ws" + strings.TrimPrefix(ts.URL, "http") + "/chat?room=1"
+	jarURL, _ := url.Parse(ts.URL)
+	jar.SetCookies(jarURL, []*http.Cookie{{Name: "pref", Value: "dark"}})
+	c, resp, err := Dial(context.Background(), u, &DialOptions{Proxy: noProxy, HTTPHeader: h, Subprotocols: []string{"v1", "v2"}, Jar: jar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	r := await(t, seen, "the request")
+	if r.Header.Get("Authorization") != "Bearer t0ken" || r.URL.RequestURI() != "/chat?room=1" {
+		t.Errorf("request: %v %v", r.URL, r.Header)
+	}
+	if ck, err := r.Cookie("pref"); err != nil || ck.Value != "dark" {
+		t.Errorf("cookie from the jar: %v %v", ck, err)
+	}
+	if c.Subprotocol() != "v2" || resp.Header.Get("Sec-WebSocket-Protocol") != "v2" {
+		t.Errorf("subprotocol %q", c.Subprotocol())
+	}
+	if cookies := jar.Cookies(jarURL); len(cookies) != 2 {
+		t.Errorf("jar holds %v, want the server's cookie too", cookies)
+	}
+}
+
+// Answers that are not a valid upgrade fail with a DialError that says
+// what was wrong and carries the response; redirects are not followed.
+func TestDialBadAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"refused", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no websockets here", http.StatusForbidden)
+		}, "403"},
+		{"redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) }, "redirect to /elsewhere"},
+		{"bad accept", rawUpgrade("Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"), "Sec-WebSocket-Accept"},
+		{"no upgrade header", rawUpgradeWithout("Upgrade"), "Upgrade"},
+		{"subprotocol not offered", rawUpgrade("Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: chat\r\n"), "subprotocol"},
+		{"extension not offered", rawUpgrade("Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"), "extension"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := httptest.NewServer(tc.handler)
+			defer ts.Close()
+			c, resp, err := Dial(context.Background(), "ws"+strings.TrimPrefix(ts.URL, "http"), &DialOptions{Proxy: noProxy})
+			var de *DialError
+			if c != nil || !errors.As(err, &de) || !errors.Is(err, ErrBadHandshake) {
+				t.Fatalf("Dial: %v, %v", c, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || resp == nil || de.Response != resp {
+				t.Fatalf("error %q (want it to name %q), response %v", err, tc.want, resp)
+			}
+			if tc.name == "refused" {
+				if body, _ := io.ReadAll(resp.Body); !strings.Contains(string(body), "no websockets here") {
+					t.Errorf("body %q", body)
+				}
+			}
+		})
+	}
+}
+
+// rawUpgrade answers a handshake with 101 and the given extra header
+// lines, {accept} standing for the right Sec-WebSocket-Accept.
+func rawUpgrade(lines string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		lines = strings.ReplaceAll(lines, "{accept}", AcceptKey(r.Header.Get("Sec-WebSocket-Key")))
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + lines + "\r\n")
+		brw.Flush()
+		io.Copy(io.Discard, nc)
+	}
+}
+
+// rawUpgradeWithout answers a valid 101 but for the named header.
+func rawUpgradeWithout(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		h := "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n"
+		var out []string
+		for _, l := range strings.SplitAfter(h, "\r\n") {
+			if l != "" && !strings.HasPrefix(l, name+":") {
+				out = append(out, l)
+			}
+		}
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\n" + strings.Join(out, "") + "\r\n")
+		brw.Flush()
+		io.Copy(io.Discard, nc)
+	}
+}
+
+// A server that masks its frames breaks RFC 6455 §5.1: the client fails
+// the connection with 1002.
+func TestDialRefusesMaskedServerFrames(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+			AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n")
+		// A masked text frame "hi" with a zero key.
+		brw.Write([]byte{0x81, 0x82, 0, 0, 0, 0, 'h', 'i'})
+		brw.Flush()
+		// The client's Close frame comes back masked: 2 bytes, 4 of key,
+		// then the code.
+		var b [8]byte
+		if _, err := io.ReadFull(brw, b[:]); err == nil {
+			got := uint16(b[6]^b[2])<<8 | uint16(b[7]^b[3])
+			if got != 1002 || b[0] != 0x88 || b[1]&0x80 == 0 {
+				t.Errorf("client's close: % x (code %d)", b, got)
+			}
+		} else {
+			t.Errorf("no close from the client: %v", err)
+		}
+	}))
+	defer ts.Close()
+	c, _, err := Dial(context.Background(), "ws"+strings.TrimPrefix(ts.URL, "http"), &DialOptions{Proxy: noProxy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.ReadMessage(context.Background(), nil)
+	if !errors.Is(err, ErrProtocol) {
+		t.Fatalf("read: %v, want ErrProtocol", err)
+	}
+}
+
+// The client's frames are masked, each with its own key.
+func TestDialMasksFrames(t *testing.T) {
+	keys := make(chan [4]byte, 2)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+			AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n")
+		brw.Flush()
+		for range 2 {
+			var f [2 + 4 + 5]byte
+			if _, err := io.ReadFull(brw, f[:]); err != nil {
+				t.Error(err)
+				return
+			}
+			var key [4]byte
+			copy(key[:], f[2:6])
+			for i := range 5 {
+				f[6+i] ^= key[i%4]
+			}
+			if f[0] != 0x81 || f[1] != 0x80|5 || string(f[6:]) != "hello" {
+				t.Errorf("frame % x", f)
+			}
+			keys <- key
+		}
+	}))
+	defer ts.Close()
+	c, _, err := Dial(context.Background(), "ws"+strings.TrimPrefix(ts.URL, "http"), &DialOptions{Proxy: noProxy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	msg := []byte("hello")
+	for range 2 {
+		if err := c.WriteMessage(context.Background(), MessageText, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(msg) != "hello" {
+		t.Fatalf("the caller's buffer was changed: %q", msg)
+	}
+	if a, b := await(t, keys, "a frame"), await(t, keys, "a frame"); a == b {
+		t.Fatalf("two frames with the same key % x", a)
+	}
+}
+
+// JSON both ways, streamed.
+func TestJSON(t *testing.T) {
+	type point struct{ X, Y int }
+	s := Handler(func(c *Conn, r *http.Request) {
+		var p point
+		for c.ReadJSON(context.Background(), &p) == nil {
+			p.X, p.Y = p.Y, p.X
+			c.WriteJSON(context.Background(), p)
+		}
+	})
+	c, _, err := Dial(context.Background(), dialTestServer(t, s), &DialOptions{Proxy: noProxy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.WriteJSON(context.Background(), point{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	var got point
+	if err := c.ReadJSON(context.Background(), &got); err != nil || got != (point{2, 1}) {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	if err := c.WriteJSON(context.Background(), func() {}); err == nil {
+		t.Fatal("a func encoded")
+	}
+	c.WriteMessage(context.Background(), MessageText, []byte(`{"X":1} {"X":2}`))
+	if err := c.ReadJSON(context.Background(), &got); err != nil {
+		// The server read two values as an error and ended its loop; no
+		// reply comes, and the read fails when the server closes.
+		_ = err
+	}
+}
+
+// Dial through an HTTP proxy's CONNECT tunnel, with credentials.
+func TestDialThroughProxy(t *testing.T) {
+	s := Handler(echoHandler(nil))
+	target := startServer(t, s)
+	auth := make(chan string, 1)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		auth <- r.Header.Get("Proxy-Authorization")
+		up, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer up.Close()
+		w.WriteHeader(http.StatusOK)
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		brw.Flush()
+		go io.Copy(up, brw)
+		io.Copy(nc, up)
+	}))
+	defer proxy.Close()
+	proxyURL, _ := url.Parse(proxy.URL)
+	proxyURL.User = url.UserPassword("ada", "s3cret")
+	c, _, err := Dial(context.Background(), "ws://"+target+"/", &DialOptions{Proxy: http.ProxyURL(proxyURL)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := await(t, auth, "the CONNECT"); got != "Basic YWRhOnMzY3JldA==" {
+		t.Errorf("Proxy-Authorization %q", got)
+	}
+	if err := c.WriteMessage(context.Background(), MessageText, []byte("tunnelled")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := c.ReadMessage(context.Background(), nil); err != nil || string(msg) != "tunnelled" {
+		t.Fatalf("echo: %q %v", msg, err)
+	}
+	if err := c.Close(StatusNormalClosure, ""); err != nil {
+		t.Fatal(err)
+	}
+}

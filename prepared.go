@@ -1,0 +1,97 @@
+package websocket
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// A PreparedMessage is a message framed once, ready to be written to any
+// number of connections without being framed or copied again. Use it to
+// send the same message to many peers; Broadcaster does.
+type PreparedMessage struct {
+	typ   MessageType
+	frame []byte // header and payload, as they go on the wire
+}
+
+// NewPreparedMessage frames data as one message of type typ, which must be
+// MessageText or MessageBinary: another value is a programming error and
+// panics. data is copied; the caller may reuse it.
+func NewPreparedMessage(typ MessageType, data []byte) *PreparedMessage {
+	if typ != MessageText && typ != MessageBinary {
+		panic(fmt.Sprintf("websocket: cannot prepare a message of type %v", typ))
+	}
+	hl := serverHeaderLen(len(data))
+	frame := make([]byte, hl+len(data))
+	putServerHeader(frame[:hl], true, 0, opcode(typ), len(data))
+	copy(frame[hl:], data)
+	return &PreparedMessage{typ: typ, frame: frame}
+}
+
+// Type returns the message's type.
+func (pm *PreparedMessage) Type() MessageType { return pm.typ }
+
+// Len returns the size of the message's frame on the wire.
+func (pm *PreparedMessage) Len() int { return len(pm.frame) }
+
+// WritePrepared writes a prepared message, as WriteMessage would write its
+// data, in one write of its ready-made frame, with the same rules for ctx.
+func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
+	return c.writeFrames(ctx, pm.frame, nil, nil)
+}
+
+// emitPreparedMasked writes the message of a server frame as a client's:
+// its payload masked behind a masked header. The caller holds out.mu.
+func (c *Conn) emitPreparedMasked(frame []byte) error {
+	hl := headerLen(frame[1])
+	return c.emitData(frame[0]&finBit != 0, opcode(frame[0]&0x0f), frame[hl:])
+}
+
+// writeFrames writes whole, ready-made data frames as consecutive messages:
+// frame, or all of frames, in as few writes as the transport allows. If
+// busy is not nil, it holds when the write itself began (UnixNano), once
+// the connection was free for it, and 0 once it is done: what a
+// Broadcaster's watchdog looks at. frames is the caller's scratch: its
+// elements may be changed.
+func (c *Conn) writeFrames(ctx context.Context, frame []byte, frames [][]byte, busy *atomic.Int64) error {
+	if err := c.acquireMsg(ctx); err != nil {
+		return err
+	}
+	defer func() { <-c.msgSem }()
+	if err := c.lockOut(ctx); err != nil {
+		return err
+	}
+	if busy != nil {
+		busy.Store(time.Now().UnixNano())
+	}
+	stop := c.watch(ctx)
+	var err error
+	switch {
+	case !c.canWrite() || c.out.closeWritten:
+		err = c.writeErr()
+	case c.client:
+		// A client's frames are masked, each with a key of its own: the
+		// prepared frames are only a source of payloads here.
+		if frames == nil {
+			err = c.emitPreparedMasked(frame)
+		}
+		for _, f := range frames {
+			if err = c.emitPreparedMasked(f); err != nil {
+				break
+			}
+		}
+	case frames == nil:
+		err = c.wrote(c.out.emit(frame, nil, true))
+	default:
+		err = c.wrote(c.out.emitFrames(frames))
+	}
+	c.unlockOut()
+	if busy != nil {
+		busy.Store(0)
+	}
+	if stop != nil && !stop() {
+		err = c.ctxEnded(ctx)
+	}
+	return err
+}
