@@ -224,7 +224,9 @@ func (d *deflater) Write(p []byte) (int, error) {
 // the sink before Flush returns; RFC 7692 §7.2.1 has the caller strip
 // them. A Flush with no Write before it produces a message of one byte,
 // 00, after the strip, which RFC 7692 §7.2.3.6 allows for an empty
-// message.
+// message. After an error from the sink the stream is broken: the caller
+// fails the connection, or Resets the deflater before using it again
+// (Reset also gives back the scratch the failed message held).
 func (d *deflater) Flush() error {
 	if d.err != nil {
 		return d.err
