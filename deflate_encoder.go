@@ -89,11 +89,13 @@ const (
 
 	// The default keeps a connection's compressor under 32 KiB between
 	// messages (about 30 KiB, see TestDeflaterRetainedBytes), so that it
-	// and the 32 KiB history the reader keeps for a client with context
-	// takeover stay within 64 KiB. The small setting keeps it under 8 KiB.
+	// and the history the reader keeps for a client with context takeover
+	// (8 KiB when the client takes the same window, 32 KiB at most) stay
+	// within 64 KiB. The small setting keeps it under 8 KiB (about 5 KiB,
+	// and 1 KiB of history).
 	deflateDefaultWindowBits = 13
 	deflateDefaultMemLevel   = 4
-	deflateSmallWindowBits   = 11
+	deflateSmallWindowBits   = 10
 	deflateSmallMemLevel     = 1
 )
 
@@ -133,14 +135,46 @@ func newDeflater(w io.Writer, windowBits, memLevel int) *deflater {
 		wsize:     wsize,
 		wmask:     uint32(wsize - 1),
 		hashShift: uint32(32 - hashBits),
-		// Tuned on the JSON event corpus (see deflate_bench_test.go):
-		// longer chains and lazier matching buy little ratio for much
-		// time; shorter chains lose ratio fast.
-		maxChain: 8,
-		niceLen:  64,
-		lazyLen:  8,
 	}
+	d.setLevel(0)
 	return d
+}
+
+// dfLevels are the match finder's settings for each level, as
+// CompressionOptions.Level names them: 0 is the default, 1 the fastest, 9
+// the smallest output. The default was tuned on the JSON event corpus (see
+// deflate_bench_test.go): longer chains and lazier matching buy little
+// ratio for much time; shorter chains lose ratio fast.
+var dfLevels = [10]struct{ chain, nice, lazy int }{
+	0: {8, 64, 8},
+	1: {2, 16, 0},
+	2: {4, 32, 4},
+	3: {6, 48, 6},
+	4: {8, 64, 8},
+	5: {16, 128, 16},
+	6: {32, 128, 32},
+	7: {64, 258, 64},
+	8: {128, 258, 128},
+	9: {256, 258, 258},
+}
+
+// dfHuffmanOnly is the level that looks for no matches at all, only
+// Huffman-codes the bytes: compress/flate's HuffmanOnly.
+const dfHuffmanOnly = -2
+
+// setLevel sets how hard the match finder looks: a level from dfLevels,
+// or dfHuffmanOnly; any other value is the default. It changes no state
+// the stream depends on, so it may be called between any two calls.
+func (d *deflater) setLevel(level int) {
+	if level == dfHuffmanOnly {
+		d.maxChain, d.niceLen, d.lazyLen = 0, dfMaxMatch, 0
+		return
+	}
+	if level < 0 || level >= len(dfLevels) {
+		level = 0
+	}
+	l := dfLevels[level]
+	d.maxChain, d.niceLen, d.lazyLen = l.chain, l.nice, l.lazy
 }
 
 // deflateScratch is what a deflater needs only while a message is being
