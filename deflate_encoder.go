@@ -109,9 +109,12 @@ const dfMinLookahead = dfMaxMatch + 1 + 4
 // dfSlack is how much room the window buffer has past the window itself:
 // input is copied in there, and when it fills, the buffer slides back by
 // about that much. A larger slack slides less often (each slide moves
-// about wsize bytes) but is kept between messages.
+// about wsize bytes) but is kept between messages. It must exceed
+// dfMinLookahead (see slide); 512 bytes, for the small windows, still
+// moves less than 3 bytes per byte of input, where the match finder costs
+// far more.
 func dfSlack(wsize int) int {
-	return max(wsize/4, 1024)
+	return max(wsize/4, 512)
 }
 
 // newDeflater returns a deflater that writes to w, with a window of
@@ -216,8 +219,8 @@ func (d *deflater) begin() {
 	s.bw = bitWriter{out: s.outBuf[:0]}
 	s.ntokens = 0
 	s.blockStart = d.cur
-	s.coder.litFreq = [dfNumLitLen]uint32{}
-	s.coder.distFreq = [dfNumDist]uint32{}
+	clear(s.coder.litFreq[:])
+	clear(s.coder.distFreq[:])
 	d.s = s
 }
 

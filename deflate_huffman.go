@@ -167,6 +167,7 @@ type huffWork struct {
 	weight [2 * dfNumLitLen]uint32
 	parent [2 * dfNumLitLen]uint16
 	depth  [2 * dfNumLitLen]uint8
+	count  [256]uint16 // leaves at each depth
 }
 
 // buildCodeLengths sets lens to the lengths of a Huffman code for freq
@@ -237,7 +238,8 @@ func buildCodeLengths(freq []uint32, lens []uint8, limit int, w *huffWork) {
 	// uint8 saturates harmlessly because anything past limit is cut.
 	root := 2*n - 2
 	w.depth[root] = 0
-	var count [256]int
+	count := &w.count
+	clear(count[:])
 	for i := root - 1; i >= 0; i-- {
 		d := w.depth[w.parent[i]]
 		if d < 255 {
@@ -253,9 +255,9 @@ func buildCodeLengths(freq []uint32, lens []uint8, limit int, w *huffWork) {
 	over := false
 	for d := 1; d < 256; d++ {
 		if d <= limit {
-			blCount[d] = count[d]
+			blCount[d] = int(count[d])
 		} else if count[d] > 0 {
-			blCount[limit] += count[d]
+			blCount[limit] += int(count[d])
 			over = true
 		}
 	}
@@ -363,6 +365,10 @@ type blockCoder struct {
 	clLen   [dfNumCodeLen]uint8
 	clCode  [dfNumCodeLen]uint16
 
+	// Work space, here rather than on the stack: the goroutine that
+	// writes a message is usually a connection's, whose stack stays as
+	// large as it once grew.
+	seq  [dfNumLitLen + dfNumDist]uint8 // the code lengths, to run-length code
 	work huffWork
 }
 
@@ -371,7 +377,7 @@ type blockCoder struct {
 // and 11..138 times.
 func (c *blockCoder) runLengthCodeLengths(lens []uint8) {
 	c.nclSyms = 0
-	c.clFreq = [dfNumCodeLen]uint32{}
+	clear(c.clFreq[:])
 	emit := func(sym, extra uint8) {
 		c.clSyms[c.nclSyms], c.clExtra[c.nclSyms] = sym, extra
 		c.nclSyms++
@@ -439,7 +445,7 @@ func (c *blockCoder) dynamicHeader() (headerBits, nlit, ndist, ncl int) {
 	}
 	// One sequence: §3.2.7 lets runs cross from the literal/length
 	// lengths into the distance lengths.
-	var seq [dfNumLitLen + dfNumDist]uint8
+	seq := &c.seq
 	copy(seq[:], c.litLen[:nlit])
 	copy(seq[nlit:], c.distLen[:ndist])
 	c.runLengthCodeLengths(seq[:nlit+ndist])
@@ -449,7 +455,7 @@ func (c *blockCoder) dynamicHeader() (headerBits, nlit, ndist, ncl int) {
 		ncl--
 	}
 	headerBits = 5 + 5 + 4 + 3*ncl
-	for sym, f := range c.clFreq {
+	for sym, f := range c.clFreq[:] {
 		headerBits += int(f) * (int(c.clLen[sym]) + int(dfCodeLenExtraBits(uint8(sym))))
 	}
 	return headerBits, nlit, ndist, ncl
@@ -492,15 +498,15 @@ func (d *deflater) writeBlock(raw []byte) {
 	for i, f := range c.litFreq[257:] {
 		extra += int(f) * int(dfLengthExtra[i])
 	}
-	for i, f := range c.distFreq {
+	for i, f := range c.distFreq[:] {
 		extra += int(f) * int(dfDistExtra[i])
 	}
 
 	fixedBits := 3 + extra
-	for sym, f := range c.litFreq {
+	for sym, f := range c.litFreq[:] {
 		fixedBits += int(f) * int(dfFixedLitLen[sym])
 	}
-	for _, f := range c.distFreq {
+	for _, f := range c.distFreq[:] {
 		fixedBits += int(f) * 5
 	}
 
@@ -510,10 +516,10 @@ func (d *deflater) writeBlock(raw []byte) {
 		var headerBits int
 		headerBits, nlit, ndist, ncl = c.dynamicHeader()
 		dynBits := 3 + headerBits + extra
-		for sym, f := range c.litFreq {
+		for sym, f := range c.litFreq[:] {
 			dynBits += int(f) * int(c.litLen[sym])
 		}
-		for sym, f := range c.distFreq {
+		for sym, f := range c.distFreq[:] {
 			dynBits += int(f) * int(c.distLen[sym])
 		}
 		if dynBits < best {
@@ -553,8 +559,8 @@ func (d *deflater) writeBlock(raw []byte) {
 		d.writeTokens(c.litLen[:], c.litCode[:], c.distLen[:], c.distCode[:])
 	}
 	s.ntokens = 0
-	c.litFreq = [dfNumLitLen]uint32{}
-	c.distFreq = [dfNumDist]uint32{}
+	clear(c.litFreq[:])
+	clear(c.distFreq[:])
 }
 
 // dfStoredBits is the size of n bytes as stored blocks when the stream is
