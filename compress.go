@@ -22,16 +22,16 @@ import (
 // JSON event corpus in testdata/events.jsonl (600 messages, 144 bytes on
 // average; compress/flate at level 2 gives 0.290 and keeps 800 KB):
 //
-//	WindowBits MemLevel  compressor  inflate history  in all   ratio
-//	    15        8       172,216 B      32,768 B     205 KB   0.274
-//	    15        4       110,776 B      32,768 B     143 KB   0.279
-//	    14        4        57,528 B      16,384 B      74 KB   0.281
-//	    13        4        30,904 B       8,192 B      39 KB   0.287  (default)
-//	    12        3        15,544 B       4,096 B      20 KB   0.300
-//	    11        1         7,864 B       2,048 B      10 KB   0.334
-//	    10        1         4,792 B       1,024 B       6 KB   0.388  (small)
-//	     9        1         3,256 B         512 B       4 KB   0.462
-//	     8        1         2,488 B         512 B       3 KB   0.552
+//	WindowBits MemLevel  compressor  inflate history  in all  ratio
+//	    15        8       172,216 B      32,768 B     205 KB  0.274
+//	    15        4       110,776 B      32,768 B     144 KB  0.279
+//	    14        4        57,528 B      16,384 B      74 KB  0.281
+//	    13        4        30,904 B       8,192 B      39 KB  0.287  (default)
+//	    12        3        15,544 B       4,096 B      20 KB  0.300
+//	    11        1         7,352 B       2,048 B       9 KB  0.334
+//	    10        1         4,280 B       1,024 B       5 KB  0.388
+//	     9        1         2,744 B         512 B       3 KB  0.462
+//	     8        1         1,976 B         512 B       2 KB  0.552
 //
 // The inflate history is what a client that keeps its context, as browsers
 // do, costs the server: the server asks such a client for a window of

@@ -166,7 +166,7 @@
 // compressor is the package's own, with a window of 256 bytes to 32 KiB
 // and a match finder sized like zlib's (CompressionOptions.WindowBits and
 // MemLevel): with context takeover both ways, a connection keeps about
-// 39 KB at the default setting, 6 KB at a small one, where compress/flate
+// 39 KB at the default setting, 3 KB at a small one, where compress/flate
 // would keep 800 KB. Every valid offer is accepted, whatever window it asks
 // for; a client that keeps its context is asked for a window no larger
 // than the server's, which bounds the history kept to inflate its
