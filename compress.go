@@ -199,7 +199,9 @@ func newDeflateState(c *Conn, o *CompressionOptions, p deflateParams) *deflateSt
 		d.windowBits = min(d.windowBits, p.serverMaxWindowBits)
 	}
 	if p.clientMaxWindowBits != 0 {
-		d.histSize = 1 << p.clientMaxWindowBits
+		// At least 512 bytes: zlib, which most peers compress with, takes
+		// a raw window of 8 bits for 9.
+		d.histSize = 1 << max(p.clientMaxWindowBits, 9)
 	}
 	switch {
 	case d.threshold == 0:
