@@ -13,15 +13,40 @@ import (
 // non-nil value to enable it; the zero CompressionOptions is a balanced
 // choice: fast compression, small messages left alone, and no compression
 // state kept between messages, so memory per connection stays bounded.
+//
+// The compressor is the package's own: with context takeover it keeps only
+// its window and its match finder's tables between messages, sized by
+// WindowBits and MemLevel as zlib's windowBits and memLevel size zlib's.
+// What a connection keeps between messages with context takeover both
+// ways, and the ratio (compressed bytes per byte, lower is better) on the
+// JSON event corpus in testdata/events.jsonl (600 messages, 144 bytes on
+// average; compress/flate at level 2 gives 0.290 and keeps 800 KB):
+//
+//	WindowBits MemLevel  compressor  inflate history  in all  ratio
+//	    15        8       172,216 B      32,768 B     205 KB  0.274
+//	    15        4       110,776 B      32,768 B     144 KB  0.279
+//	    14        4        57,528 B      16,384 B      74 KB  0.281
+//	    13        4        30,904 B       8,192 B      39 KB  0.287  (default)
+//	    12        3        15,544 B       4,096 B      20 KB  0.300
+//	    11        1         7,352 B       2,048 B       9 KB  0.334
+//	    10        1         4,280 B       1,024 B       5 KB  0.388
+//	     9        1         2,744 B         512 B       3 KB  0.462
+//	     8        1         1,976 B         512 B       2 KB  0.552
+//
+// The inflate history is what a client that keeps its context, as browsers
+// do, costs the server: the server asks such a client for a window of
+// 2^WindowBits bytes (at least 2^9, since zlib compresses with no less), if
+// the client's offer lets it (browsers' and most libraries' do). While a
+// message is being written, the compressor also borrows 48 KiB of scratch
+// from a pool shared by all connections, and while one is being read, an
+// inflater of about 40 KiB. Without context takeover a connection keeps
+// none of this between messages.
 type CompressionOptions struct {
-	// Level is the compress/flate level, from flate.BestSpeed (1) to
-	// flate.BestCompression (9), or flate.HuffmanOnly (-2). Zero picks for
-	// the mode: level 2 with ContextTakeover, flate.BestSpeed without.
-	// compress/flate's level 1 forgets its history for messages under 128
-	// bytes, which throws away what context takeover is for (on the JSON
-	// corpus in testdata: 0.72 of the original size at level 1, 0.30 at
-	// level 2); without takeover, every level gives about the same ratio
-	// and level 1 costs the least.
+	// Level is how hard the compressor looks for repeated strings, from 1
+	// (fastest) to 9 (smallest output); -2 (compress/flate's HuffmanOnly)
+	// looks for none and only codes the bytes. Zero, or any other value, is
+	// the default, which compresses the JSON corpus above as well as
+	// compress/flate's level 2 and faster than its level 1.
 	Level int
 
 	// Threshold is the message size below which messages go out
@@ -30,24 +55,74 @@ type CompressionOptions struct {
 	// compresses every message.
 	Threshold int
 
+	// WindowBits is the base-2 logarithm of the LZ77 window, from 8 (256
+	// bytes) to 15 (32 KiB), as zlib's windowBits: this side's compressor
+	// never refers further back, and, when the peer keeps its context, this
+	// side asks the peer to keep to the same window (the server with
+	// client_max_window_bits, when the client's offer allows it; the client
+	// with server_max_window_bits, in a first offer followed by one without
+	// it), which bounds the history kept to inflate its messages. A peer
+	// that asks for a smaller window gets it. Zero means
+	// DefaultCompressionWindowBits; other values are clamped to 8..15.
+	WindowBits int
+
+	// MemLevel sizes the compressor's match finder, as zlib's memLevel: a
+	// hash table of 2^(MemLevel+7) entries of 2 bytes, from 1 (512 bytes) to
+	// 9 (128 KiB). More entries find more matches in large windows. Zero
+	// means DefaultCompressionMemLevel; other values are clamped to 1..9.
+	MemLevel int
+
 	// ContextTakeover keeps this side's compressor between messages, so
 	// later messages are compressed against earlier ones: a much better
 	// ratio for streams of similar small messages (JSON events), at the
-	// cost of a compressor held by every connection (see the README for
-	// the measured figure). Without it, compressors are pooled and held
-	// only while a message is written, and Dial's offer tells the server
-	// so (client_no_context_takeover), sparing it our history. The peer
-	// may still forbid it (a server's client_no_context_takeover).
+	// cost of a compressor held by every connection (see the table above).
+	// Without it, compressors are pooled and held only while a message is
+	// written, and Dial's offer tells the server so
+	// (client_no_context_takeover), sparing it our history. The peer may
+	// still forbid it (a server's client_no_context_takeover).
 	ContextTakeover bool
 
 	// PeerContextTakeover lets the peer (the client, for a server; the
 	// server, for Dial) compress each message against the ones before it.
-	// Reading such messages needs the last 32 KiB of what the peer sent,
-	// kept for every connection. Without it, this side asks the peer to
-	// start afresh with each message (client_no_context_takeover from a
-	// server, server_no_context_takeover from a client) and keeps nothing
-	// between messages.
+	// Reading such messages needs the last 2^WindowBits bytes of what the
+	// peer sent (32 KiB if the peer would not take a smaller window), kept
+	// for every connection. Without it, this side asks the peer to start
+	// afresh with each message (client_no_context_takeover from a server,
+	// server_no_context_takeover from a client) and keeps nothing between
+	// messages.
 	PeerContextTakeover bool
+}
+
+// The defaults of CompressionOptions.WindowBits and MemLevel: a compressor
+// of about 30 KiB per connection with context takeover, and an 8 KiB
+// inflate history for a client that keeps its context.
+const (
+	DefaultCompressionWindowBits = deflateDefaultWindowBits
+	DefaultCompressionMemLevel   = deflateDefaultMemLevel
+)
+
+// windowBits is the window setting, defaulted and clamped.
+func (o *CompressionOptions) windowBits() int {
+	if o.WindowBits == 0 {
+		return DefaultCompressionWindowBits
+	}
+	return min(max(o.WindowBits, deflateMinWindowBits), deflateMaxWindowBits)
+}
+
+// memLevel is the match finder setting, defaulted and clamped.
+func (o *CompressionOptions) memLevel() int {
+	if o.MemLevel == 0 {
+		return DefaultCompressionMemLevel
+	}
+	return min(max(o.MemLevel, deflateMinMemLevel), deflateMaxMemLevel)
+}
+
+// peerWindowBits is the window this side asks a peer that keeps its
+// context to compress with: the setting, but at least 9, because zlib,
+// which most peers compress with, cannot compress raw DEFLATE with a
+// 256-byte window and some of its users fail the connection when asked to.
+func (o *CompressionOptions) peerWindowBits() int {
+	return max(o.windowBits(), 9)
 }
 
 // agreeDeflate negotiates permessage-deflate for r under o. It returns the
@@ -59,14 +134,12 @@ func agreeDeflate(r *http.Request, o *CompressionOptions) (params deflateParams,
 	if err != nil {
 		return params, "", false
 	}
-	params, response, ok = negotiateDeflate(offers, deflateConfig{serverNoContextTakeover: !o.ContextTakeover})
-	if ok && !o.PeerContextTakeover && !params.clientNoContextTakeover {
-		// RFC 7692 §7.1.1.2 lets the server ask for this even when the
-		// client did not offer it: the server then keeps no history.
-		params.clientNoContextTakeover = true
-		response += "; client_no_context_takeover"
-	}
-	return params, response, ok
+	return negotiateDeflate(offers, deflateConfig{
+		serverNoContextTakeover: !o.ContextTakeover,
+		clientNoContextTakeover: !o.PeerContextTakeover,
+		serverMaxWindowBits:     o.windowBits(),
+		clientMaxWindowBits:     o.peerWindowBits(),
+	})
 }
 
 // DefaultCompressionThreshold is the default for CompressionOptions.Threshold.
@@ -79,20 +152,22 @@ const DefaultCompressionThreshold = 128
 // fails instead of being taken for complete.
 var deflateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 
-// windowSize is the LZ77 window of DEFLATE: how far back a match may
-// reach, and so how much history context takeover has to keep.
+// windowSize is the largest LZ77 window of DEFLATE: how far back a match
+// may reach, and so the most history context takeover has to keep.
 const windowSize = 32 << 10
 
 // deflateState is a connection's permessage-deflate state.
 type deflateState struct {
 	level          int
+	windowBits     int // this side's compressor window, as agreed
+	memLevel       int
 	threshold      int
 	serverTakeover bool // keep fw between messages
 	clientTakeover bool // keep hist between messages
 
 	// Writing: fw is the compressor of the message being written, or the
 	// connection's own with serverTakeover.
-	fw   *flate.Writer
+	fw   *deflater
 	sink deflateSink
 
 	// Reading: the inflater is borrowed for a message and reset with the
@@ -101,23 +176,33 @@ type deflateState struct {
 	src      inflateSource
 	inflated int64 // bytes the message has inflated to so far
 	ended    bool  // the inflater has reported the message's end
+	histSize int   // 2^client_max_window_bits: the peer's window
 	hist     []byte
-	histPos  int  // next write position in hist, a ring of windowSize
+	histPos  int  // next write position in hist, a ring of histSize
 	histFull bool // hist has wrapped at least once
 }
 
+// newDeflateState sets up permessage-deflate for c as agreed in p; for a
+// client, p's "server" fields are this side's and its "client" fields the
+// peer's (see deflateParams). Window sizes of zero stand for the
+// defaults: o's window for this side, 32 KiB for the peer.
 func newDeflateState(c *Conn, o *CompressionOptions, p deflateParams) *deflateState {
 	d := &deflateState{
 		level:          o.Level,
+		windowBits:     o.windowBits(),
+		memLevel:       o.memLevel(),
 		threshold:      o.Threshold,
 		serverTakeover: !p.serverNoContextTakeover,
 		clientTakeover: !p.clientNoContextTakeover,
+		histSize:       windowSize,
 	}
-	if d.level == 0 {
-		d.level = flate.BestSpeed
-		if d.serverTakeover {
-			d.level = 2
-		}
+	if p.serverMaxWindowBits != 0 {
+		d.windowBits = min(d.windowBits, p.serverMaxWindowBits)
+	}
+	if p.clientMaxWindowBits != 0 {
+		// At least 512 bytes: zlib, which most peers compress with, takes
+		// a raw window of 8 bits for 9.
+		d.histSize = 1 << max(p.clientMaxWindowBits, 9)
 	}
 	switch {
 	case d.threshold == 0:
@@ -130,49 +215,57 @@ func newDeflateState(c *Conn, o *CompressionOptions, p deflateParams) *deflateSt
 	return d
 }
 
-// Compressors and inflaters are large (a flate.Writer is hundreds of KiB),
-// so connections that do not keep their context share them through pools,
-// one per level for compressors.
+// Connections that do not keep their context share compressors, one pool
+// per window and memory level, and inflaters, which are all alike.
 var (
-	inflaterPool   sync.Pool
-	compressorPool [flate.BestCompression - flate.HuffmanOnly + 1]sync.Pool
+	inflaterPool  sync.Pool
+	deflaterPools [deflateMaxWindowBits - deflateMinWindowBits + 1][deflateMaxMemLevel - deflateMinMemLevel + 1]sync.Pool
 )
 
+func (d *deflateState) deflaterPool() *sync.Pool {
+	return &deflaterPools[d.windowBits-deflateMinWindowBits][d.memLevel-deflateMinMemLevel]
+}
+
 // compressor returns the compressor for a new message, writing to the sink.
-func (d *deflateState) compressor() (*flate.Writer, error) {
+func (d *deflateState) compressor() *deflater {
 	if d.fw != nil {
-		return d.fw, nil // context takeover: the connection's own
+		return d.fw // context takeover: the connection's own
 	}
-	pool := &compressorPool[d.level-flate.HuffmanOnly]
-	if fw, ok := pool.Get().(*flate.Writer); ok {
+	fw, ok := d.deflaterPool().Get().(*deflater)
+	if ok {
 		fw.Reset(&d.sink)
-		d.fw = fw
-		return fw, nil
+	} else {
+		fw = newDeflater(&d.sink, d.windowBits, d.memLevel)
 	}
-	fw, err := flate.NewWriter(&d.sink, d.level)
-	if err != nil {
-		return nil, err
-	}
+	fw.setLevel(d.level)
 	d.fw = fw
-	return fw, nil
+	return fw
 }
 
 // endMessage finishes with the compressor after a message: it stays with
 // the connection under context takeover, and goes back to its pool
-// otherwise.
-func (d *deflateState) endMessage() {
-	if d.fw == nil || d.serverTakeover {
+// otherwise. failed says the message did not end well: its compressor then
+// forgets the history, which the peer may not have (an empty history is
+// valid whatever the peer has), and gives back its scratch.
+func (d *deflateState) endMessage(failed bool) {
+	if d.fw == nil {
 		return
 	}
-	compressorPool[d.level-flate.HuffmanOnly].Put(d.fw)
-	d.fw = nil
+	if failed {
+		d.fw.Reset(&d.sink)
+	}
+	if !d.serverTakeover {
+		d.releaseWrite()
+	}
 }
 
-// releaseWrite gives back the compressor kept for context takeover, when
-// the connection ends. The caller is the only writer: it holds msgSem.
+// releaseWrite gives back the compressor, when the connection ends or
+// after a message without context takeover. The caller is the only
+// writer: it holds msgSem.
 func (d *deflateState) releaseWrite() {
 	if d.fw != nil {
-		compressorPool[d.level-flate.HuffmanOnly].Put(d.fw)
+		d.fw.Reset(nil) // drops the history and the reference to this connection
+		d.deflaterPool().Put(d.fw)
 		d.fw = nil
 	}
 }
@@ -199,8 +292,8 @@ func (d *deflateState) startInflate() error {
 		} else {
 			// Unroll the ring, oldest first, into a borrowed buffer; the
 			// inflater copies the dictionary into its own window.
-			scratch = getBuf(windowSize)
-			dict = (*scratch)[:windowSize]
+			scratch = getBuf(d.histSize)
+			dict = (*scratch)[:d.histSize]
 			n := copy(dict, d.hist[d.histPos:])
 			copy(dict[n:], d.hist[:d.histPos])
 		}
@@ -227,16 +320,18 @@ func (d *deflateState) endInflate() {
 }
 
 // remember adds inflated output to the history the next message may refer
-// to, when the client keeps its context.
+// to, when the client keeps its context: the last histSize bytes, since
+// the client's window is no larger.
 func (d *deflateState) remember(p []byte) {
 	if !d.clientTakeover {
 		return
 	}
+	size := d.histSize
 	if d.hist == nil {
-		d.hist = make([]byte, windowSize)
+		d.hist = make([]byte, size)
 	}
-	if len(p) >= windowSize {
-		copy(d.hist, p[len(p)-windowSize:])
+	if len(p) >= size {
+		copy(d.hist, p[len(p)-size:])
 		d.histPos, d.histFull = 0, true
 		return
 	}
@@ -245,7 +340,7 @@ func (d *deflateState) remember(p []byte) {
 		copy(d.hist, p[n:])
 		d.histFull = true
 	}
-	d.histPos = (d.histPos + len(p)) % windowSize
+	d.histPos = (d.histPos + len(p)) % size
 	if d.histPos == 0 && len(p) > 0 {
 		d.histFull = true
 	}

@@ -50,9 +50,14 @@ func TestDeflateNegotiation(t *testing.T) {
 	}{
 		{"off", nil, "permessage-deflate", ""},
 		{"chrome", &CompressionOptions{}, "permessage-deflate; client_max_window_bits", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
-		{"takeover both ways", &CompressionOptions{ContextTakeover: true, PeerContextTakeover: true}, "permessage-deflate; client_max_window_bits", "permessage-deflate"},
-		{"server window 10 declined", &CompressionOptions{}, "permessage-deflate; server_max_window_bits=10", ""},
-		{"second offer taken", &CompressionOptions{}, "permessage-deflate; server_max_window_bits=9, permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
+		{"takeover both ways", &CompressionOptions{ContextTakeover: true, PeerContextTakeover: true}, "permessage-deflate; client_max_window_bits", "permessage-deflate; client_max_window_bits=13"},
+		{"takeover both ways, firefox", &CompressionOptions{ContextTakeover: true, PeerContextTakeover: true}, "permessage-deflate", "permessage-deflate"},
+		{"takeover both ways, window 15", &CompressionOptions{ContextTakeover: true, PeerContextTakeover: true, WindowBits: 15}, "permessage-deflate; client_max_window_bits", "permessage-deflate"},
+		{"small setting", &CompressionOptions{ContextTakeover: true, PeerContextTakeover: true, WindowBits: 10, MemLevel: 1}, "permessage-deflate; server_max_window_bits=12; client_max_window_bits", "permessage-deflate; server_max_window_bits=10; client_max_window_bits=10"},
+		{"window 8 asks the client for 9", &CompressionOptions{PeerContextTakeover: true, WindowBits: 8}, "permessage-deflate; client_max_window_bits", "permessage-deflate; server_no_context_takeover; client_max_window_bits=9"},
+		{"server window 10", &CompressionOptions{}, "permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10"},
+		{"small window offer first", &CompressionOptions{}, "permessage-deflate; server_max_window_bits=9, permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9"},
+		{"invalid offer, then valid", &CompressionOptions{}, "permessage-deflate; server_max_window_bits=7, permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
 		{"unknown extension only", &CompressionOptions{}, "x-webkit-deflate-frame", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,20 +102,65 @@ func sameExtension(a, b string) bool {
 	return true
 }
 
-// Compressed messages round-trip in every takeover mode, in both
-// directions; small messages go out uncompressed; with the server's
-// context kept, a repeated message shrinks to a few bytes.
+// Compressed messages round-trip in every takeover mode and at every
+// window size, in both directions; small messages go out uncompressed;
+// with the server's context kept, a repeated message shrinks to a few
+// bytes. The test's client compresses with the window the server answered
+// and inflates with no more history than the server's window: a server
+// that reached further back would fail it.
 func TestDeflateEcho(t *testing.T) {
 	json := []byte(strings.Repeat(`{"type":"message","room":"lobby","name":"ada","text":"hello, world"}`, 20))
-	for _, mode := range []CompressionOptions{{}, {ContextTakeover: true}, {PeerContextTakeover: true}, {ContextTakeover: true, PeerContextTakeover: true, Level: 9, Threshold: -1}} {
-		t.Run(fmt.Sprintf("%+v", mode), func(t *testing.T) {
+	type mode struct {
+		opts  CompressionOptions
+		offer string
+	}
+	chrome := "permessage-deflate; client_max_window_bits"
+	modes := []mode{
+		{CompressionOptions{}, chrome},
+		{CompressionOptions{ContextTakeover: true}, chrome},
+		{CompressionOptions{PeerContextTakeover: true}, chrome},
+		{CompressionOptions{ContextTakeover: true, PeerContextTakeover: true, Level: 9, Threshold: -1}, chrome},
+		{CompressionOptions{ContextTakeover: true, PeerContextTakeover: true, Level: 1, WindowBits: 15, MemLevel: 9}, chrome},
+		{CompressionOptions{ContextTakeover: true, PeerContextTakeover: true, Level: -2}, chrome},
+		{CompressionOptions{ContextTakeover: true, PeerContextTakeover: true, WindowBits: 9, MemLevel: 1}, chrome},
+		{CompressionOptions{ContextTakeover: true, PeerContextTakeover: true}, "permessage-deflate; server_max_window_bits=8; client_max_window_bits=11"},
+		{CompressionOptions{ContextTakeover: true}, "permessage-deflate; server_max_window_bits=10"},
+	}
+	for _, m := range modes {
+		t.Run(fmt.Sprintf("%+v %s", m.opts, m.offer), func(t *testing.T) {
 			s := Handler(echoHandler(nil))
-			opts := mode
+			opts := m.opts
 			s.Options.Compression = &opts
 			s.Options.WriteBufferSize = 4096 // make large messages span several fragments
 			addr := startServer(t, s)
-			c := dialTest(t, addr, "/", http.Header{"Sec-WebSocket-Extensions": {"permessage-deflate; client_max_window_bits"}})
-			var d deflateClient
+			c := dialTest(t, addr, "/", http.Header{"Sec-WebSocket-Extensions": {m.offer}})
+			answer := c.Resp.Header.Get("Sec-WebSocket-Extensions")
+			exts, err := parseExtensions([]string{answer})
+			if err != nil || len(exts) != 1 {
+				t.Fatalf("answer %q: %v", answer, err)
+			}
+			// The server's window: what it answered, or its setting.
+			d := deflateClient{serverWindowBits: opts.windowBits()}
+			for _, p := range exts[0].params {
+				bits, _ := p.windowBits()
+				switch p.name {
+				case "client_max_window_bits":
+					d.windowBits = bits
+				case "server_max_window_bits":
+					if bits > d.serverWindowBits {
+						t.Fatalf("answer %q: a server window larger than the setting", answer)
+					}
+					d.serverWindowBits = bits
+				}
+			}
+			if o, _ := parseExtensions([]string{m.offer}); d.windowBits == 0 {
+				// The client's own promise, if it made one.
+				for _, p := range o[0].params {
+					if bits, ok := p.windowBits(); ok && p.name == "client_max_window_bits" {
+						d.windowBits = bits
+					}
+				}
+			}
 			threshold := opts.Threshold
 			if threshold == 0 {
 				threshold = DefaultCompressionThreshold
@@ -138,7 +188,7 @@ func TestDeflateEcho(t *testing.T) {
 					t.Fatalf("message %d: %d bytes back, want %d", i, len(got), len(msg))
 				}
 			}
-			if opts.ContextTakeover && sizes[1] > sizes[0]/2 {
+			if opts.ContextTakeover && opts.Level != -2 && sizes[1] > sizes[0]/2 {
 				t.Fatalf("second identical message took %d bytes with context takeover", sizes[1])
 			}
 			if !opts.ContextTakeover && sizes[1] != sizes[0] {

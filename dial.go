@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -281,17 +282,7 @@ func newHandshakeRequest(u *url.URL, key string, opts *DialOptions) (*http.Reque
 	}
 	var offer string
 	if opts.Compression != nil {
-		offer = "permessage-deflate"
-		if !opts.Compression.ContextTakeover {
-			// This side resets its compressor after every message anyway:
-			// say so (RFC 7692 §7.1.1.2), so that the server need not keep
-			// 32 KiB of our history for its inflater.
-			offer += "; client_no_context_takeover"
-		}
-		if !opts.Compression.PeerContextTakeover {
-			// The server's history would be ours to keep: ask it not to.
-			offer += "; server_no_context_takeover"
-		}
+		offer = deflateOffer(opts.Compression)
 		req.Header["Sec-WebSocket-Extensions"] = []string{offer}
 	}
 	if opts.Jar != nil {
@@ -515,11 +506,44 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// deflateOffer is the client's permessage-deflate offer under o.
+//
+// Without ContextTakeover it offers client_no_context_takeover, which tells
+// the server it need keep no history (§7.1.1.2). It always offers
+// client_max_window_bits, since the compressor takes any
+// window the server asks for, with this side's window as its value unless
+// that is 15 (§7.1.2.2: the client will use no more, whatever the answer).
+// Without PeerContextTakeover it asks for server_no_context_takeover: the
+// server's history would be ours to keep. With it, and a window below 15,
+// it first offers server_max_window_bits, which bounds the history kept
+// for the server, then the same without it, for servers that cannot
+// compress in a smaller window and so decline the first (§7.1.2.1).
+func deflateOffer(o *CompressionOptions) string {
+	own := "; client_max_window_bits"
+	if bits := o.windowBits(); bits < 15 {
+		own += "=" + strconv.Itoa(bits)
+	}
+	if !o.ContextTakeover {
+		own = "; client_no_context_takeover" + own
+	}
+	if !o.PeerContextTakeover {
+		return "permessage-deflate; server_no_context_takeover" + own
+	}
+	if bits := o.peerWindowBits(); bits < 15 {
+		return "permessage-deflate; server_max_window_bits=" + strconv.Itoa(bits) + own + ", permessage-deflate" + own
+	}
+	return "permessage-deflate" + own
+}
+
 // acceptDeflateResponse checks the server's Sec-WebSocket-Extensions
-// against the offer and returns the agreement, or nil for none. RFC 6455
-// §9.1 and RFC 7692 §7 have the client fail the connection for an
-// extension it did not offer, a parameter it does not know, or one it
-// cannot honour.
+// against the offer deflateOffer made from o and returns the agreement, or
+// nil for none. RFC 6455 §9.1 and RFC 7692 §7 have the client fail the
+// connection for an extension it did not offer, a parameter it does not
+// know, or one it cannot honour.
+//
+// The fields of the deflateParams returned read from this side: "server"
+// is this side (its compressor's context and window), "client" the server
+// (the history kept to inflate what it sends).
 func acceptDeflateResponse(values []string, offer string, o *CompressionOptions) (*deflateParams, error) {
 	exts, err := parseExtensions(values)
 	if err != nil {
@@ -531,16 +555,14 @@ func acceptDeflateResponse(values []string, offer string, o *CompressionOptions)
 	if offer == "" || len(exts) > 1 || exts[0].name != "permessage-deflate" {
 		return nil, errors.New("the server agreed to an extension that was not offered")
 	}
-	// The fields of deflateParams say what this side's compressor may keep
-	// (serverNoContextTakeover) and what the peer's history is
-	// (clientNoContextTakeover), whichever side this is.
 	p := deflateParams{
 		serverNoContextTakeover: !o.ContextTakeover,
 		clientNoContextTakeover: !o.PeerContextTakeover,
+		serverMaxWindowBits:     o.windowBits(),
 		clientMaxWindowBits:     15,
 	}
+	askedNoTakeover := !o.PeerContextTakeover
 	seen := map[string]bool{}
-	serverResets := false // the answer has server_no_context_takeover
 	for _, param := range exts[0].params {
 		if seen[param.name] {
 			return nil, fmt.Errorf("permessage-deflate parameter %s given twice", param.name)
@@ -552,26 +574,37 @@ func acceptDeflateResponse(values []string, offer string, o *CompressionOptions)
 				return nil, errors.New("server_no_context_takeover with a value")
 			}
 			p.clientNoContextTakeover = true // the server resets: no history to keep
-			serverResets = true
 		case "client_no_context_takeover":
 			if param.hasValue {
 				return nil, errors.New("client_no_context_takeover with a value")
 			}
 			p.serverNoContextTakeover = true // this side must reset
 		case "server_max_window_bits":
-			// The server's window is at most this: the inflater takes any.
-			if _, ok := param.windowBits(); !ok || !param.hasValue {
+			// The server's window is at most this (§7.1.2.1: a server may
+			// say so unasked), and so is the history to keep for it. A
+			// value larger than the one offered accepts the offer without
+			// it, which has none.
+			bits, ok := param.windowBits()
+			if !ok || !param.hasValue {
 				return nil, fmt.Errorf("server_max_window_bits=%q", param.value)
 			}
+			p.clientMaxWindowBits = bits
 		case "client_max_window_bits":
-			// Not offered, so it may not be answered (RFC 7692
-			// §7.1.2.2): compress/flate cannot use a smaller window.
-			return nil, errors.New("client_max_window_bits in the answer, which was not offered")
+			// Offered: the server may ask for any window up to the one
+			// offered (§7.1.2.2), and this side's compressor takes it.
+			bits, ok := param.windowBits()
+			if !ok || !param.hasValue {
+				return nil, fmt.Errorf("client_max_window_bits=%q", param.value)
+			}
+			if bits > p.serverMaxWindowBits {
+				return nil, fmt.Errorf("client_max_window_bits=%d, more than the %d offered", bits, p.serverMaxWindowBits)
+			}
+			p.serverMaxWindowBits = bits
 		default:
 			return nil, fmt.Errorf("unknown permessage-deflate parameter %s", param.name)
 		}
 	}
-	if !o.PeerContextTakeover && !serverResets {
+	if askedNoTakeover && !seen["server_no_context_takeover"] {
 		// server_no_context_takeover was asked for; RFC 7692 §7.1.1.1 has
 		// the server accept it by echoing it, or decline the offer.
 		return nil, errors.New("the server accepted permessage-deflate without server_no_context_takeover, which was asked for")

@@ -2,7 +2,9 @@ package websocket
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // This file reads the client's Sec-WebSocket-Extensions header (RFC 6455
@@ -213,54 +215,104 @@ func isExtTokenChar(c byte) bool {
 // deflateConfig is what the server is willing to do.
 type deflateConfig struct {
 	serverNoContextTakeover bool // the server will not keep its compression context (saves memory)
+	clientNoContextTakeover bool // the server asks the client not to keep its context: no history to keep
+	serverMaxWindowBits     int  // 8..15, the server's compressor window at most; 0 means 15
+	clientMaxWindowBits     int  // 8..15, the client window asked for when the client keeps its context; 0 means 15
 }
 
-// deflateParams is what was agreed for one connection.
+// deflateParams is what was agreed for one connection. For a client (see
+// acceptDeflateResponse) the fields read from the side of the connection
+// that holds them: "server" is this side, "client" the peer.
 type deflateParams struct {
 	serverNoContextTakeover bool // server resets its compressor after each message
 	clientNoContextTakeover bool // client resets its compressor after each message (our inflater may reset too)
+	serverMaxWindowBits     int  // 8..15, the server's LZ77 window (15 when not limited)
 	clientMaxWindowBits     int  // 8..15, the client's LZ77 window (15 when not limited)
 }
 
 // The permessage-deflate parameters (RFC 7692 §7.1), as bits: an offer's
-// set of parameters, to catch repeats, and a response's, to index
-// deflateResponses.
+// set of parameters, to catch repeats.
 const (
 	pmdServerNoContextTakeover = 1 << iota
 	pmdClientNoContextTakeover
-	pmdServerMaxWindowBits // only ever 15 in a response
-	pmdClientMaxWindowBits // never in a response
+	pmdServerMaxWindowBits
+	pmdClientMaxWindowBits
 )
 
-// deflateResponses holds the response for each set of parameters a response
-// can carry: any but client_max_window_bits, the highest bit. They are built
-// once so negotiation does not allocate, in a fixed order so that equal
-// agreements read the same.
-var deflateResponses = func() (r [pmdClientMaxWindowBits]string) {
+// deflateResponses holds every response negotiateDeflate can give, built
+// on first use so that negotiation does not allocate, and in a fixed
+// order so that equal agreements read the same. Index: the takeover bits
+// (pmdServerNoContextTakeover|pmdClientNoContextTakeover), then the
+// server's and the client's window bits, 0 when the response leaves them
+// out, else 1 + bits - 8.
+var deflateResponses = sync.OnceValue(func() (r *[4][9][9]string) {
+	r = new([4][9][9]string)
 	for set := range r {
-		s := "permessage-deflate"
-		if set&pmdServerNoContextTakeover != 0 {
-			s += "; server_no_context_takeover"
+		for sb := range r[set] {
+			for cb := range r[set][sb] {
+				s := "permessage-deflate"
+				if set&pmdServerNoContextTakeover != 0 {
+					s += "; server_no_context_takeover"
+				}
+				if set&pmdClientNoContextTakeover != 0 {
+					s += "; client_no_context_takeover"
+				}
+				if sb > 0 {
+					s += "; server_max_window_bits=" + strconv.Itoa(sb+7)
+				}
+				if cb > 0 {
+					s += "; client_max_window_bits=" + strconv.Itoa(cb+7)
+				}
+				r[set][sb][cb] = s
+			}
 		}
-		if set&pmdClientNoContextTakeover != 0 {
-			s += "; client_no_context_takeover"
-		}
-		if set&pmdServerMaxWindowBits != 0 {
-			s += "; server_max_window_bits=15"
-		}
-		r[set] = s
 	}
 	return r
-}()
+})
 
-// negotiateDeflate accepts the first permessage-deflate offer the server can
-// honour, the client's order being its preference (RFC 7692 §5). It returns
-// the agreed parameters and the Sec-WebSocket-Extensions value to answer
-// with, or ok=false if no offer is acceptable; the connection then goes ahead
-// without compression, as a server declines an extension by leaving it out
-// of its response (RFC 6455 §9.1). Other extensions are skipped: this server
-// supports none, so none can conflict over RSV1 (RFC 7692 §5).
+// deflateResponse is the response that says set (takeover bits only),
+// serverBits and clientBits, each 0 when the response leaves it out.
+func deflateResponse(set, serverBits, clientBits int) string {
+	idx := func(bits int) int {
+		if bits == 0 {
+			return 0
+		}
+		return bits - 7
+	}
+	return deflateResponses()[set&(pmdServerNoContextTakeover|pmdClientNoContextTakeover)][idx(serverBits)][idx(clientBits)]
+}
+
+// negotiateDeflate accepts the first permessage-deflate offer, the
+// client's order being its preference (RFC 7692 §5), that is valid: every
+// valid offer can be honoured, since the compressor takes any window from
+// 8 to 15 bits. It returns the agreed parameters and the
+// Sec-WebSocket-Extensions value to answer with, or ok=false if no offer
+// is valid; the connection then goes ahead without compression, as a
+// server declines an extension by leaving it out of its response (RFC 6455
+// §9.1). Other extensions are skipped: this server supports none, so none
+// can conflict over RSV1 (RFC 7692 §5).
+//
+// What the response says, beyond what acceptDeflate requires of it:
+//   - server_no_context_takeover when cfg says so (§7.1.1.1 lets the
+//     server declare it unasked); client_no_context_takeover likewise
+//     (§7.1.1.2), after which the client keeps no context and the server
+//     no history.
+//   - client_max_window_bits=N when the client keeps its context, offered
+//     client_max_window_bits, and did not already promise a window no
+//     larger than cfg asks for (§7.1.2.2): N is cfg's, or the client's
+//     own value if smaller. The server's history is then 2^N bytes.
+//   - server_max_window_bits only when offered (§7.1.2.1), with the
+//     window the server will use: the offer's, or cfg's if smaller. When
+//     not offered, the server still compresses with cfg's window, which
+//     any inflater accepts.
 func negotiateDeflate(offers []extensionOffer, cfg deflateConfig) (params deflateParams, response string, ok bool) {
+	serverBits, clientBits := cfg.serverMaxWindowBits, cfg.clientMaxWindowBits
+	if serverBits == 0 {
+		serverBits = 15
+	}
+	if clientBits == 0 {
+		clientBits = 15
+	}
 	for _, o := range offers {
 		if o.name != "permessage-deflate" {
 			continue
@@ -270,40 +322,48 @@ func negotiateDeflate(offers []extensionOffer, cfg deflateConfig) (params deflat
 			continue
 		}
 		if cfg.serverNoContextTakeover {
-			// RFC 7692 §7.1.1.1 lets the server declare this unasked.
 			p.serverNoContextTakeover = true
 			set |= pmdServerNoContextTakeover
 		}
-		return p, deflateResponses[set&^pmdClientMaxWindowBits], true
+		if cfg.clientNoContextTakeover {
+			p.clientNoContextTakeover = true
+			set |= pmdClientNoContextTakeover
+		}
+		p.serverMaxWindowBits = min(p.serverMaxWindowBits, serverBits)
+		respServer, respClient := 0, 0
+		if set&pmdServerMaxWindowBits != 0 {
+			respServer = p.serverMaxWindowBits
+		}
+		if set&pmdClientMaxWindowBits != 0 && !p.clientNoContextTakeover && clientBits < p.clientMaxWindowBits {
+			p.clientMaxWindowBits = clientBits
+			respClient = clientBits
+		}
+		return p, deflateResponse(set, respServer, respClient), true
 	}
 	return deflateParams{}, "", false
 }
 
 // acceptDeflate checks one permessage-deflate offer. RFC 7692 §7 has the
-// server decline an offer with an unknown parameter, an invalid value, a
-// repeated parameter, or a configuration it does not support. Otherwise it
-// returns what was agreed and the set of parameters the offer named, every
-// one of which, but client_max_window_bits, the response echoes:
+// server decline an offer with an unknown parameter, an invalid value or a
+// repeated parameter; there is no configuration this server cannot
+// support. It returns what the offer asks for and the set of parameters it
+// named:
 //
 //   - server_no_context_takeover (§7.1.1.1) must be echoed to be accepted.
 //   - client_no_context_takeover (§7.1.1.2) is echoed though the server may
 //     ignore it: offered, it is only the client's promise to reset its
 //     context, and only in the response does it bind the client, letting our
-//     inflater drop its 32 KiB window between messages. It costs the client
-//     nothing it did not already give up. Whether the server also imposes
-//     it unasked, as §7.1.1.2 allows, is a matter of configuration, not of
-//     the offer: agreeDeflate does so unless PeerContextTakeover is set.
-//   - server_max_window_bits (§7.1.2.1) is accepted "by including [it] in
+//     inflater drop its history between messages. It costs the client
+//     nothing it did not already give up.
+//   - server_max_window_bits=N (§7.1.2.1) is accepted "by including [it] in
 //     the response ... with the same or smaller value", after which the
-//     server must not use a larger window. compress/flate always uses a
-//     32 KiB window and cannot be made to use less, so only 15 can be
-//     honoured, and it is echoed as the RFC words acceptance; a smaller
-//     value declines the offer.
+//     server must not use a larger window: the compressor takes any window
+//     from 8 to 15 bits, so every value is honoured.
 //   - client_max_window_bits (§7.1.2.2) says the client can take a limit on
-//     its window. compress/flate inflates any window up to 32 KiB, so the
-//     server never sets one and leaves it out of the response; a value, if
-//     given, is the most the client will use, and is recorded.
+//     its window; a value, if given, is the most the client will use even
+//     if the response says nothing, and is recorded.
 func acceptDeflate(offered []extensionParam) (params deflateParams, set int, ok bool) {
+	params.serverMaxWindowBits = 15
 	params.clientMaxWindowBits = 15
 	for _, p := range offered {
 		var bit int
@@ -318,8 +378,8 @@ func acceptDeflate(offered []extensionParam) (params deflateParams, set int, ok 
 			ok = !p.hasValue
 		case "server_max_window_bits":
 			bit = pmdServerMaxWindowBits
-			bits, valid := p.windowBits()
-			ok = p.hasValue && valid && bits == 15
+			params.serverMaxWindowBits, ok = p.windowBits()
+			ok = ok && p.hasValue
 		case "client_max_window_bits":
 			bit = pmdClientMaxWindowBits
 			ok = true

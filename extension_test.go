@@ -143,7 +143,15 @@ func TestNegotiateDeflate(t *testing.T) {
 		cNCT = "; client_no_context_takeover"
 		sMWB = "; server_max_window_bits=15"
 	)
-	defaults := deflateParams{clientMaxWindowBits: 15}
+	defaults := deflateParams{serverMaxWindowBits: 15, clientMaxWindowBits: 15}
+	with := func(f func(p *deflateParams)) deflateParams {
+		p := defaults
+		f(&p)
+		return p
+	}
+	// The library's defaults with takeover both ways, and without.
+	lib := deflateConfig{serverMaxWindowBits: 13, clientMaxWindowBits: 13}
+	libNoTakeover := deflateConfig{serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 13, clientMaxWindowBits: 13}
 	tests := []struct {
 		name     string
 		header   string
@@ -160,31 +168,67 @@ func TestNegotiateDeflate(t *testing.T) {
 		{name: "other extensions only", header: "foo, bar; permessage-deflate"},
 		{name: "name is case-sensitive", header: "Permessage-Deflate"},
 
+		// ... to a server with the library's default windows: the
+		// client's window is limited when its offer allows it.
+		{name: "firefox, library windows", header: "permessage-deflate", cfg: lib,
+			want: with(func(p *deflateParams) { p.serverMaxWindowBits = 13 }), response: pmd},
+		{name: "chrome, library windows", header: "permessage-deflate; client_max_window_bits", cfg: lib,
+			want:     deflateParams{serverMaxWindowBits: 13, clientMaxWindowBits: 13},
+			response: pmd + "; client_max_window_bits=13"},
+		{name: "chrome, library without takeover", header: "permessage-deflate; client_max_window_bits", cfg: libNoTakeover,
+			want:     deflateParams{serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 13, clientMaxWindowBits: 15},
+			response: pmd + sNCT + cNCT},
+		{name: "client promises a smaller window", header: "permessage-deflate; client_max_window_bits=10", cfg: lib,
+			want: deflateParams{serverMaxWindowBits: 13, clientMaxWindowBits: 10}, response: pmd},
+		{name: "client promises a larger window", header: "permessage-deflate; client_max_window_bits=14", cfg: lib,
+			want:     deflateParams{serverMaxWindowBits: 13, clientMaxWindowBits: 13},
+			response: pmd + "; client_max_window_bits=13"},
+		{name: "client asks a larger server window", header: pmd + "; server_max_window_bits=14", cfg: lib,
+			want: with(func(p *deflateParams) { p.serverMaxWindowBits = 13 }), response: pmd + "; server_max_window_bits=13"},
+		{name: "client asks a smaller server window", header: pmd + "; server_max_window_bits=9; client_max_window_bits", cfg: lib,
+			want:     deflateParams{serverMaxWindowBits: 9, clientMaxWindowBits: 13},
+			response: pmd + "; server_max_window_bits=9; client_max_window_bits=13"},
+		{name: "autobahn 13.5", header: pmd + "; client_no_context_takeover; client_max_window_bits; server_no_context_takeover; server_max_window_bits=9", cfg: lib,
+			want:     deflateParams{serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 9, clientMaxWindowBits: 15},
+			response: pmd + sNCT + cNCT + "; server_max_window_bits=9"},
+		{name: "window 8 asked of the client as 9", header: pmd + "; client_max_window_bits",
+			cfg:      deflateConfig{serverMaxWindowBits: 8, clientMaxWindowBits: 9},
+			want:     deflateParams{serverMaxWindowBits: 8, clientMaxWindowBits: 9},
+			response: pmd + "; client_max_window_bits=9"},
+
 		// server_no_context_takeover (§7.1.1.1).
 		{name: "server no context takeover offered", header: pmd + sNCT,
-			want: deflateParams{serverNoContextTakeover: true, clientMaxWindowBits: 15}, response: pmd + sNCT},
+			want: with(func(p *deflateParams) { p.serverNoContextTakeover = true }), response: pmd + sNCT},
 		{name: "server no context takeover configured", header: pmd, cfg: deflateConfig{serverNoContextTakeover: true},
-			want: deflateParams{serverNoContextTakeover: true, clientMaxWindowBits: 15}, response: pmd + sNCT},
+			want: with(func(p *deflateParams) { p.serverNoContextTakeover = true }), response: pmd + sNCT},
 		{name: "server no context takeover both", header: pmd + sNCT, cfg: deflateConfig{serverNoContextTakeover: true},
-			want: deflateParams{serverNoContextTakeover: true, clientMaxWindowBits: 15}, response: pmd + sNCT},
+			want: with(func(p *deflateParams) { p.serverNoContextTakeover = true }), response: pmd + sNCT},
 		{name: "server no context takeover with a value", header: pmd + sNCT + "=1"},
 		{name: "server no context takeover with a quoted value", header: pmd + sNCT + `="x"`},
 
-		// client_no_context_takeover (§7.1.1.2): echoed when offered only.
+		// client_no_context_takeover (§7.1.1.2): echoed when offered or configured.
 		{name: "client no context takeover offered", header: pmd + cNCT,
-			want: deflateParams{clientNoContextTakeover: true, clientMaxWindowBits: 15}, response: pmd + cNCT},
+			want: with(func(p *deflateParams) { p.clientNoContextTakeover = true }), response: pmd + cNCT},
+		{name: "client no context takeover configured", header: pmd, cfg: deflateConfig{clientNoContextTakeover: true},
+			want: with(func(p *deflateParams) { p.clientNoContextTakeover = true }), response: pmd + cNCT},
 		{name: "client no context takeover with a value", header: pmd + cNCT + "=1"},
 
-		// server_max_window_bits (§7.1.2.1): only 15 can be honoured.
+		// server_max_window_bits (§7.1.2.1): every valid value is honoured.
 		{name: "server window 15", header: pmd + "; server_max_window_bits=15", want: defaults, response: pmd + sMWB},
 		{name: "server window 15 quoted", header: pmd + `; server_max_window_bits="15"`, want: defaults, response: pmd + sMWB},
 		{name: "server window 15 escaped", header: pmd + `; server_max_window_bits="1\5"`, want: defaults, response: pmd + sMWB},
-		{name: "server window 8", header: pmd + "; server_max_window_bits=8"},
-		{name: "server window 9", header: pmd + "; server_max_window_bits=9"},
-		{name: "server window 10", header: pmd + "; server_max_window_bits=10"},
-		{name: "server window 14", header: pmd + "; server_max_window_bits=14"},
+		{name: "server window 8", header: pmd + "; server_max_window_bits=8",
+			want: with(func(p *deflateParams) { p.serverMaxWindowBits = 8 }), response: pmd + "; server_max_window_bits=8"},
+		{name: "server window 9", header: pmd + "; server_max_window_bits=9",
+			want: with(func(p *deflateParams) { p.serverMaxWindowBits = 9 }), response: pmd + "; server_max_window_bits=9"},
+		{name: "server window 10", header: pmd + "; server_max_window_bits=10",
+			want: with(func(p *deflateParams) { p.serverMaxWindowBits = 10 }), response: pmd + "; server_max_window_bits=10"},
+		{name: "server window 14", header: pmd + "; server_max_window_bits=14",
+			want: with(func(p *deflateParams) { p.serverMaxWindowBits = 14 }), response: pmd + "; server_max_window_bits=14"},
 		{name: "server window 14 with no context takeover", header: pmd + sNCT + "; server_max_window_bits=14",
-			cfg: deflateConfig{serverNoContextTakeover: true}},
+			cfg:      deflateConfig{serverNoContextTakeover: true},
+			want:     with(func(p *deflateParams) { p.serverNoContextTakeover, p.serverMaxWindowBits = true, 14 }),
+			response: pmd + sNCT + "; server_max_window_bits=14"},
 		{name: "server window without value", header: pmd + "; server_max_window_bits"},
 		{name: "server window 16", header: pmd + "; server_max_window_bits=16"},
 		{name: "server window 7", header: pmd + "; server_max_window_bits=7"},
@@ -195,11 +239,12 @@ func TestNegotiateDeflate(t *testing.T) {
 		{name: "server window sign", header: pmd + "; server_max_window_bits=+15"},
 		{name: "server window huge", header: pmd + "; server_max_window_bits=18446744073709551631"},
 
-		// client_max_window_bits (§7.1.2.2): recorded, never limited, never echoed.
+		// client_max_window_bits (§7.1.2.2): a value is recorded; with no
+		// limit configured, nothing is answered.
 		{name: "client window 8", header: pmd + "; client_max_window_bits=8",
-			want: deflateParams{clientMaxWindowBits: 8}, response: pmd},
+			want: with(func(p *deflateParams) { p.clientMaxWindowBits = 8 }), response: pmd},
 		{name: "client window 10", header: pmd + "; client_max_window_bits=10",
-			want: deflateParams{clientMaxWindowBits: 10}, response: pmd},
+			want: with(func(p *deflateParams) { p.clientMaxWindowBits = 10 }), response: pmd},
 		{name: "client window 15 quoted", header: pmd + `; client_max_window_bits="15"`, want: defaults, response: pmd},
 		{name: "client window 7", header: pmd + "; client_max_window_bits=7"},
 		{name: "client window 16", header: pmd + "; client_max_window_bits=16"},
@@ -219,18 +264,24 @@ func TestNegotiateDeflate(t *testing.T) {
 		// Everything at once, in the client's order; the response's is fixed.
 		{name: "all parameters",
 			header:   pmd + "; client_max_window_bits=12; server_max_window_bits=15" + cNCT + sNCT,
-			want:     deflateParams{serverNoContextTakeover: true, clientNoContextTakeover: true, clientMaxWindowBits: 12},
+			want:     deflateParams{serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 12},
 			response: pmd + sNCT + cNCT + sMWB},
+		{name: "all parameters, library windows", cfg: lib,
+			header:   pmd + "; client_max_window_bits; server_max_window_bits=11" + sNCT,
+			want:     deflateParams{serverNoContextTakeover: true, serverMaxWindowBits: 11, clientMaxWindowBits: 13},
+			response: pmd + sNCT + "; server_max_window_bits=11; client_max_window_bits=13"},
 
-		// The first acceptable offer wins.
-		{name: "invalid offer then valid", header: pmd + "; server_max_window_bits=10; client_max_window_bits, " + pmd + cNCT,
-			want: deflateParams{clientNoContextTakeover: true, clientMaxWindowBits: 15}, response: pmd + cNCT},
+		// The first valid offer wins.
+		{name: "invalid offer then valid", header: pmd + "; server_max_window_bits=16; client_max_window_bits, " + pmd + cNCT,
+			want: with(func(p *deflateParams) { p.clientNoContextTakeover = true }), response: pmd + cNCT},
 		{name: "unknown parameter then plain", header: pmd + "; foo=bar, " + pmd, want: defaults, response: pmd},
 		{name: "two valid offers", header: pmd + sNCT + ", " + pmd, cfg: deflateConfig{},
-			want: deflateParams{serverNoContextTakeover: true, clientMaxWindowBits: 15}, response: pmd + sNCT},
-		{name: "offers on separate lines", header: pmd + "; server_max_window_bits=9\n" + pmd + "; client_max_window_bits=9",
-			want: deflateParams{clientMaxWindowBits: 9}, response: pmd},
-		{name: "all offers declined", header: pmd + "; server_max_window_bits=9, " + pmd + "; x, " + pmd + sNCT + "=0"},
+			want: with(func(p *deflateParams) { p.serverNoContextTakeover = true }), response: pmd + sNCT},
+		{name: "small window first", header: pmd + "; server_max_window_bits=9, " + pmd,
+			want: with(func(p *deflateParams) { p.serverMaxWindowBits = 9 }), response: pmd + "; server_max_window_bits=9"},
+		{name: "offers on separate lines", header: pmd + "; server_max_window_bits=7\n" + pmd + "; client_max_window_bits=9",
+			want: with(func(p *deflateParams) { p.clientMaxWindowBits = 9 }), response: pmd},
+		{name: "all offers declined", header: pmd + "; server_max_window_bits=16, " + pmd + "; x, " + pmd + sNCT + "=0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,7 +328,8 @@ func FuzzParseExtensions(f *testing.F) {
 			return
 		}
 		checkParsedExtensions(t, values, offers)
-		for _, cfg := range []deflateConfig{{}, {serverNoContextTakeover: true}} {
+		for _, cfg := range []deflateConfig{{}, {serverNoContextTakeover: true}, {clientNoContextTakeover: true, serverMaxWindowBits: 10},
+			{serverMaxWindowBits: 13, clientMaxWindowBits: 13}, {serverMaxWindowBits: 8, clientMaxWindowBits: 9}} {
 			params, response, ok := negotiateDeflate(offers, cfg)
 			checkNegotiatedDeflate(t, offers, cfg, params, response, ok)
 		}
@@ -363,6 +415,7 @@ func checkNegotiatedDeflate(t *testing.T, offers []extensionOffer, cfg deflateCo
 		t.Fatalf("response %q parses to %+v, %v; want one permessage-deflate", response, got, err)
 	}
 	seen := map[string]bool{}
+	respBits := map[string]int{}
 	for _, p := range got[0].params {
 		if seen[p.name] {
 			t.Fatalf("response %q repeats %s", response, p.name)
@@ -373,18 +426,22 @@ func checkNegotiatedDeflate(t *testing.T, offers []extensionOffer, cfg deflateCo
 			if p.hasValue {
 				t.Fatalf("response %q: %s has a value", response, p.name)
 			}
-		case "server_max_window_bits":
-			// Accepting requires a value no larger than the offer's
-			// (§7.1.2.1), and compress/flate needs 15.
-			if p.value != "15" {
-				t.Fatalf("response %q: server_max_window_bits must be 15", response)
+		case "server_max_window_bits", "client_max_window_bits":
+			// Answered only when offered, with a value, and no larger
+			// than the offer's (§7.1.2.1, §7.1.2.2).
+			n, err := strconv.Atoi(p.value)
+			if err != nil || n < 8 || n > 15 || strconv.Itoa(n) != p.value {
+				t.Fatalf("response %q: %s needs a value from 8 to 15", response, p.name)
 			}
-			if _, offered := has(p.name); !offered {
-				t.Fatalf("response %q: server_max_window_bits not offered", response)
+			o, offered := has(p.name)
+			if !offered {
+				t.Fatalf("response %q: %s not offered", response, p.name)
 			}
+			if v, err := strconv.Atoi(o.value); o.hasValue && (err != nil || n > v) {
+				t.Fatalf("response %q: %s larger than offered (%q)", response, p.name, o.value)
+			}
+			respBits[p.name] = n
 		default:
-			// client_max_window_bits is never needed: compress/flate
-			// inflates any window.
 			t.Fatalf("response %q: unexpected parameter %s", response, p.name)
 		}
 	}
@@ -397,24 +454,51 @@ func checkNegotiatedDeflate(t *testing.T, offers []extensionOffer, cfg deflateCo
 		t.Fatalf("offer %+v, cfg %+v: server_no_context_takeover agreed %v, response %q",
 			accepted, cfg, params.serverNoContextTakeover, response)
 	}
-	if params.clientNoContextTakeover != offeredCNCT || seen["client_no_context_takeover"] != offeredCNCT {
-		t.Fatalf("offer %+v: client_no_context_takeover agreed %v, response %q",
-			accepted, params.clientNoContextTakeover, response)
+	if params.clientNoContextTakeover != (offeredCNCT || cfg.clientNoContextTakeover) ||
+		seen["client_no_context_takeover"] != params.clientNoContextTakeover {
+		t.Fatalf("offer %+v, cfg %+v: client_no_context_takeover agreed %v, response %q",
+			accepted, cfg, params.clientNoContextTakeover, response)
 	}
 	if seen["server_max_window_bits"] != offeredSMWB {
 		t.Fatalf("offer %+v: response %q", accepted, response)
 	}
-	wantBits := 15
-	if p, ok := has("client_max_window_bits"); ok && p.hasValue {
-		wantBits, _ = strconv.Atoi(p.value)
+
+	// The server's window: what the client reads from the response
+	// bounds it, and it is within the configuration.
+	cfgServer, cfgClient := cfg.serverMaxWindowBits, cfg.clientMaxWindowBits
+	if cfgServer == 0 {
+		cfgServer = 15
 	}
-	if params.clientMaxWindowBits != wantBits {
-		t.Fatalf("offer %+v: clientMaxWindowBits = %d, want %d", accepted, params.clientMaxWindowBits, wantBits)
+	if cfgClient == 0 {
+		cfgClient = 15
+	}
+	clientReadsServer := 15
+	if n, ok := respBits["server_max_window_bits"]; ok {
+		clientReadsServer = n
+	}
+	if params.serverMaxWindowBits > clientReadsServer || params.serverMaxWindowBits > cfgServer || params.serverMaxWindowBits < 8 {
+		t.Fatalf("offer %+v, cfg %+v: server window %d, response %q", accepted, cfg, params.serverMaxWindowBits, response)
+	}
+	// The client's window: what it will use after reading the response
+	// (its own value, or the response's) is what the server keeps.
+	clientUses := 15
+	if p, ok := has("client_max_window_bits"); ok && p.hasValue {
+		clientUses, _ = strconv.Atoi(p.value)
+	}
+	if n, ok := respBits["client_max_window_bits"]; ok {
+		clientUses = n
+	}
+	if params.clientMaxWindowBits != clientUses {
+		t.Fatalf("offer %+v: clientMaxWindowBits = %d, the client uses %d", accepted, params.clientMaxWindowBits, clientUses)
+	}
+	if _, ok := has("client_max_window_bits"); ok && !params.clientNoContextTakeover && clientUses > cfgClient {
+		t.Fatalf("offer %+v, cfg %+v: the client keeps its context with a window of %d bits, not limited", accepted, cfg, clientUses)
 	}
 }
 
-// modelAcceptDeflate returns the index of the first offer a server with a
-// fixed 32 KiB compression window can accept under RFC 7692 §7, or -1.
+// modelAcceptDeflate returns the index of the first offer a server that
+// compresses with any window from 8 to 15 bits can accept under RFC 7692
+// §7, or -1.
 func modelAcceptDeflate(offers []extensionOffer) int {
 	bits := func(v string) (int, bool) {
 		n, err := strconv.Atoi(v)
@@ -437,7 +521,7 @@ next:
 					continue next
 				}
 			case "server_max_window_bits":
-				if n, ok := bits(p.value); !ok || n != 15 {
+				if _, ok := bits(p.value); !ok {
 					continue next
 				}
 			case "client_max_window_bits":

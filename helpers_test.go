@@ -219,9 +219,16 @@ func expectEOF(t testing.TB, c *wstest.Conn) {
 }
 
 // deflateClient compresses and inflates messages the way a client with
-// permessage-deflate does, with compress/flate on the test's side.
+// permessage-deflate does, with compress/flate on the test's side, or with
+// the package's deflater when the server limited the client's window
+// (windowBits below 15), which compress/flate cannot honour.
 type deflateClient struct {
-	fw   *flate.Writer // kept across messages: client context takeover
+	windowBits       int // the client's window as the server answered; 0 for 15
+	serverWindowBits int // the server's window: history kept to inflate; 0 for 15
+	fw               interface {
+		Write([]byte) (int, error)
+		Flush() error
+	} // kept across messages: client context takeover
 	out  bytes.Buffer
 	hist []byte // what the server sent, for its context takeover
 }
@@ -230,7 +237,11 @@ type deflateClient struct {
 // each message starts afresh (client_no_context_takeover).
 func (d *deflateClient) compress(p []byte, reset bool) []byte {
 	if d.fw == nil || reset {
-		d.fw, _ = flate.NewWriter(&d.out, flate.BestSpeed)
+		if d.windowBits != 0 && d.windowBits < 15 {
+			d.fw = newDeflater(&d.out, d.windowBits, deflateMaxMemLevel)
+		} else {
+			d.fw, _ = flate.NewWriter(&d.out, flate.BestSpeed)
+		}
 	}
 	d.out.Reset()
 	d.fw.Write(p)
@@ -247,7 +258,11 @@ func (d *deflateClient) compress(p []byte, reset bool) []byte {
 func (d *deflateClient) inflate(p []byte, takeover bool) ([]byte, error) {
 	var dict []byte
 	if takeover {
-		dict = d.hist[max(0, len(d.hist)-windowSize):]
+		size := windowSize
+		if d.serverWindowBits != 0 {
+			size = 1 << d.serverWindowBits
+		}
+		dict = d.hist[max(0, len(d.hist)-size):]
 	}
 	src := append(bytes.Clone(p), 0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff)
 	out, err := io.ReadAll(flate.NewReaderDict(bytes.NewReader(src), dict))

@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"bytes"
-	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -412,7 +411,7 @@ type messageWriter struct {
 	stop func() bool
 
 	deflate *deflateState // the connection's, when compression was agreed
-	fw      *flate.Writer // the message's compressor, once it compresses
+	fw      *deflater     // the message's compressor, once it compresses
 
 	handles []writerHandle // fresh handles for Writer; see newWriterHandle
 }
@@ -482,14 +481,10 @@ func (w *messageWriter) writeDeflate(p []byte) (int, error) {
 			return len(p), nil
 		}
 		// The message is worth compressing: the staged bytes go first.
-		fw, err := w.deflate.compressor()
-		if err != nil {
-			w.err = err
-			return 0, err
-		}
+		fw := w.deflate.compressor()
 		staged, n := w.buf, w.n
 		w.buf, w.n, w.fw, w.rsv = nil, 0, fw, rsv1Bit
-		_, err = fw.Write((*staged)[maxHeaderSize : maxHeaderSize+n])
+		_, err := fw.Write((*staged)[maxHeaderSize : maxHeaderSize+n])
 		putBuf(staged)
 		if err != nil {
 			return 0, w.failed(err)
@@ -621,10 +616,7 @@ func (w *messageWriter) close() error {
 		err = w.flush(true)
 	}
 	if w.fw != nil {
-		if err != nil {
-			w.deflate.fw = nil // its context no longer matches the peer's
-		}
-		w.deflate.endMessage()
+		w.deflate.endMessage(err != nil)
 		w.fw = nil
 	}
 	putBuf(w.buf)

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"compress/flate"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -40,6 +39,8 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
 	quiet := flag.Bool("q", false, "do not log connections")
 	deflate := flag.Bool("deflate", true, "accept permessage-deflate, keeping context both ways")
+	windowBits := flag.Int("window-bits", 0, "with -deflate, CompressionOptions.WindowBits (8-15; 0: the library's default)")
+	memLevel := flag.Int("mem-level", 0, "with -deflate, CompressionOptions.MemLevel (1-9; 0: the library's default)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server stops")
 	useTLS := flag.Bool("tls", false, "serve wss:// with a self-signed certificate, over HTTP/1.1 and HTTP/2")
 	flag.Parse()
@@ -70,12 +71,15 @@ func main() {
 	// Options.OriginPatterns.
 	ws.Options.CheckOrigin = func(*http.Request) bool { return true }
 	if *deflate {
-		// A test server: accept every offer we can honour, as given, and
-		// compress fast: the conformance suite moves gigabytes through it.
+		// A test server: accept every offer, keeping context both ways
+		// unless the client asks otherwise, at the library's default
+		// memory setting unless the flags choose another, so that what it
+		// costs per connection is what the library's defaults cost.
 		ws.Options.Compression = &websocket.CompressionOptions{
-			Level:               flate.BestSpeed,
 			ContextTakeover:     true,
 			PeerContextTakeover: true,
+			WindowBits:          *windowBits,
+			MemLevel:            *memLevel,
 		}
 	}
 	srv := &http.Server{

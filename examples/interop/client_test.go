@@ -56,12 +56,18 @@ func TestClientInterop(t *testing.T) {
 			// ws cuts the 4-byte character between two fragments.
 			fragmentedText: "a𝄞b",
 			deflate: []deflateCase{
-				{"deflate", "takeover", "permessage-deflate"},
-				{"deflate", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
-				{"deflate-no-takeover", "takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
-				{"deflate-no-takeover", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
-				{"deflate-window-10", "takeover", "permessage-deflate; server_max_window_bits=10"},
-				{"deflate-window-10", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10"},
+				// ws takes the client's first offer (with
+				// server_max_window_bits) and echoes the windows offered.
+				{"deflate", "takeover", "permessage-deflate; server_max_window_bits=13; client_max_window_bits=13"},
+				{"deflate", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=13"},
+				{"deflate", "small", "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9"},
+				{"deflate-no-takeover", "takeover", "permessage-deflate; server_max_window_bits=13; client_max_window_bits=13; server_no_context_takeover; client_no_context_takeover"},
+				{"deflate-no-takeover", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=13"},
+				{"deflate-window-10", "takeover", "permessage-deflate; server_max_window_bits=10; client_max_window_bits=13"},
+				{"deflate-window-10", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=13; server_max_window_bits=10"},
+				// ws set to a 10-bit window declines an offer of 9 bits
+				// and takes the next offer, naming its window unasked.
+				{"deflate-window-10", "small", "permessage-deflate; server_max_window_bits=10; client_max_window_bits=9"},
 			},
 		})
 	})
@@ -73,11 +79,12 @@ func TestClientInterop(t *testing.T) {
 			// websockets sends "a", "𝄞", "b": whole characters only.
 			fragmentedText: "a𝄞b",
 			deflate: []deflateCase{
-				// websockets' default: server_max_window_bits=12.
-				{"deflate", "takeover", "permessage-deflate; server_max_window_bits=12"},
-				{"deflate", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12"},
-				{"deflate-no-takeover", "takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
-				{"deflate-no-takeover", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
+				// websockets' default: windows of 12 bits both ways.
+				{"deflate", "takeover", "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"},
+				{"deflate", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12"},
+				{"deflate", "small", "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9"},
+				{"deflate-no-takeover", "takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=13; client_max_window_bits=13"},
+				{"deflate-no-takeover", "no-takeover", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=13"},
 			},
 		})
 	})
@@ -94,9 +101,9 @@ type peerSpec struct {
 
 // A deflateCase is one server configuration (a name peer_server prints)
 // and one client offer ("takeover": context takeover both ways allowed;
-// "no-takeover": neither, so the offer has client_no_context_takeover and
-// server_no_context_takeover, and both servers echo both), with the
-// Sec-WebSocket-Extensions the server must answer, parameters in any order.
+// "no-takeover": neither; "small": takeover both ways in 512-byte windows),
+// with the Sec-WebSocket-Extensions the server must answer, parameters in
+// any order.
 type deflateCase struct {
 	config, client, want string
 }
@@ -104,6 +111,7 @@ type deflateCase struct {
 var clientCompression = map[string]*websocket.CompressionOptions{
 	"takeover":    {ContextTakeover: true, PeerContextTakeover: true, Threshold: -1},
 	"no-takeover": {Threshold: -1},
+	"small":       {ContextTakeover: true, PeerContextTakeover: true, Threshold: -1, WindowBits: 9, MemLevel: 1},
 }
 
 func testPeer(t *testing.T, p *peer, spec peerSpec) {
@@ -346,21 +354,26 @@ func testDeflate(t *testing.T, p *peer, dc deflateCase) {
 		t.Errorf("%d bytes of JSON lines took %d bytes out and %d in: not compressed", len(text), out, in)
 	}
 
-	// The same 512 random bytes twice: random bytes do not compress, so
-	// the second copy shrinks only if the compressor kept the first
-	// (context takeover). 512 bytes back is within every window here
-	// (the smallest, 2^10, reaches back 762 bytes in zlib).
-	random := randomBytes(512)
+	// The same random bytes twice: random bytes do not compress, so the
+	// second copy shrinks only if the compressor kept the first (context
+	// takeover). 512 bytes back is within every window here but the
+	// 512-byte ones ("small"): zlib reaches back 2^bits - 262 bytes, 762
+	// with 10 bits, 250 with 9; so 200 bytes there.
+	probe := 512
+	if comp.WindowBits != 0 && comp.WindowBits < 10 {
+		probe = 200
+	}
+	random := randomBytes(probe)
 	exchange(websocket.MessageBinary, random)
 	out, in = exchange(websocket.MessageBinary, random)
-	t.Logf("512 random bytes again: %d bytes out, %d in", out, in)
+	t.Logf("%d random bytes again: %d bytes out, %d in", probe, out, in)
 	checkTakeover := func(who string, takeover bool, n int64) {
 		t.Helper()
 		switch {
 		case takeover && n > 128:
 			t.Errorf("%s: the repeated message took %d bytes, want under 128 with context takeover", who, n)
-		case !takeover && n < 400:
-			t.Errorf("%s: the repeated message took %d bytes, want over 400 (no context takeover: nothing to refer back to)", who, n)
+		case !takeover && n < int64(probe)*3/4:
+			t.Errorf("%s: the repeated message took %d bytes, want over %d (no context takeover: nothing to refer back to)", who, n, probe*3/4)
 		}
 	}
 	checkTakeover("client to server", clientTakeover, out)

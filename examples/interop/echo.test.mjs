@@ -13,11 +13,18 @@ if (!url) throw new Error("set ECHO_URL to the echo server's ws:// address");
 // Each variant runs every case with its own connection options and says
 // which extensions the handshake must settle on. examples/echo accepts
 // permessage-deflate with context takeover both ways; ws offers
-// "permessage-deflate; client_max_window_bits" and compresses messages of
-// 1 KiB and more by default, so the larger cases travel compressed.
+// "permessage-deflate; client_max_window_bits" by default (the server then
+// asks it for its own 8 KiB window), and the small-window variant asks for
+// 512-byte windows both ways, which zlib's inflater holds the server to.
+// threshold 0 makes ws compress every message.
 const variants = [
   { name: "no extensions", options: { perMessageDeflate: false }, extensions: "" },
   { name: "permessage-deflate", options: { perMessageDeflate: { threshold: 0 } }, extensions: "permessage-deflate" },
+  {
+    name: "permessage-deflate, 512-byte windows",
+    options: { perMessageDeflate: { threshold: 0, serverMaxWindowBits: 9, clientMaxWindowBits: 9 } },
+    extensions: "permessage-deflate",
+  },
 ];
 
 const TIMEOUT_MS = 60_000;
@@ -91,6 +98,17 @@ for (const variant of variants) {
           assert.ok(payload.equals(got), "payload differs");
         }));
     }
+
+    // Messages alike enough that each compresses against the ones before
+    // it, and long enough to tempt a compressor past a 512-byte window.
+    test("similar JSON messages, compressed against earlier ones", () =>
+      withConn(variant, async (ws) => {
+        for (let i = 0; i < 300; i++) {
+          const msg = JSON.stringify({ type: "tick", seq: i, room: `room-${i % 7}`, pad: "x".repeat(i % 50), text: "hello ".repeat(i % 90) });
+          const got = await roundTrip(ws, msg, false);
+          assert.equal(got.toString("utf8"), msg);
+        }
+      }));
 
     test("10,000 messages come back in order", () =>
       withConn(variant, async (ws) => {
