@@ -215,19 +215,19 @@ func TestDialDeflateOffer(t *testing.T) {
 		wantErr   string // empty: the Dial succeeds
 	}{
 		{"default", CompressionOptions{}, "permessage-deflate; client_no_context_takeover; server_no_context_takeover",
-			"permessage-deflate; client_no_context_takeover; server_no_context_takeover", ""},
+			"permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=13", ""},
 		{"own takeover", CompressionOptions{ContextTakeover: true}, "permessage-deflate; server_no_context_takeover",
-			"permessage-deflate; server_no_context_takeover", ""},
+			"permessage-deflate; server_no_context_takeover; client_max_window_bits=13", ""},
 		{"peer takeover", CompressionOptions{PeerContextTakeover: true}, "permessage-deflate",
-			"permessage-deflate; client_no_context_takeover", ""},
+			"permessage-deflate; server_max_window_bits=13; client_no_context_takeover; client_max_window_bits=13, permessage-deflate; client_no_context_takeover; client_max_window_bits=13", ""},
 		{"both takeover", CompressionOptions{ContextTakeover: true, PeerContextTakeover: true}, "permessage-deflate",
-			"permessage-deflate", ""},
+			"permessage-deflate; server_max_window_bits=13; client_max_window_bits=13, permessage-deflate; client_max_window_bits=13", ""},
 		{"server may impose a reset", CompressionOptions{ContextTakeover: true, PeerContextTakeover: true}, "permessage-deflate; client_no_context_takeover",
-			"permessage-deflate", ""},
+			"permessage-deflate; server_max_window_bits=13; client_max_window_bits=13, permessage-deflate; client_max_window_bits=13", ""},
 		{"server_no_context_takeover dropped", CompressionOptions{}, "permessage-deflate",
-			"permessage-deflate; client_no_context_takeover; server_no_context_takeover", "server_no_context_takeover"},
+			"permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=13", "server_no_context_takeover"},
 		{"server_no_context_takeover dropped, own takeover", CompressionOptions{ContextTakeover: true}, "permessage-deflate; client_no_context_takeover",
-			"permessage-deflate; server_no_context_takeover", "server_no_context_takeover"},
+			"permessage-deflate; server_no_context_takeover; client_max_window_bits=13", "server_no_context_takeover"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			offers := make(chan string, 1)
