@@ -590,16 +590,16 @@ func acceptDeflateResponse(values []string, offer string, o *CompressionOptions)
 			}
 			p.clientMaxWindowBits = bits
 		case "client_max_window_bits":
-			// Offered: the server may ask for any window up to the one
-			// offered (§7.1.2.2), and this side's compressor takes it.
+			// Offered: the server may ask for any window, and this side's
+			// compressor takes it. The offer's value already promised a
+			// window no larger, and §7.1.2.2 lets a server ignore it, so a
+			// larger answer (Autobahn's 13.4 and 13.6 answer 15 to any
+			// value) changes nothing: the smaller window is kept.
 			bits, ok := param.windowBits()
 			if !ok || !param.hasValue {
 				return nil, fmt.Errorf("client_max_window_bits=%q", param.value)
 			}
-			if bits > p.serverMaxWindowBits {
-				return nil, fmt.Errorf("client_max_window_bits=%d, more than the %d offered", bits, p.serverMaxWindowBits)
-			}
-			p.serverMaxWindowBits = bits
+			p.serverMaxWindowBits = min(p.serverMaxWindowBits, bits)
 		default:
 			return nil, fmt.Errorf("unknown permessage-deflate parameter %s", param.name)
 		}
