@@ -792,6 +792,9 @@ func benchmarkFanout(b *testing.B, members, burst int) {
 			}
 		}
 	})
+	// The clients read raw bytes and answer no ping: keepalive would close
+	// them once a run outlasts its interval.
+	s.Options.PingInterval = -1
 	addr := startServer(b, s)
 	pm := NewPreparedMessage(MessageBinary, make([]byte, 1024))
 	var received, target atomic.Int64
