@@ -139,6 +139,76 @@ type member struct {
 
 	batch  []entry  // the sender's: what it took from queue
 	frames [][]byte // the sender's: batch's frames, for one write
+
+	// Empty boxes for giving grown slices back to the pools (see
+	// spareEntries): boxes under mu, fbox the sender's.
+	boxes [2]*entriesBox
+	fbox  *framesBox
+}
+
+// An idle member gives back what a burst grew its queue, batch and frames
+// to (past keepEntries), so that an idle member stays small; the next
+// member that needs room takes it from these pools rather than growing a
+// slice of its own again, which at rates where members take messages in
+// batches was several allocations per member per message. The pools hold
+// pointers to boxes, which a member keeps once emptied, so that neither
+// taking nor giving back allocates; what no one takes goes at the next
+// collections, as sync.Pool's contents do.
+var (
+	spareEntries sync.Pool // of *entriesBox
+	spareFrames  sync.Pool // of *framesBox
+)
+
+type entriesBox struct{ s []entry }
+type framesBox struct{ s [][]byte }
+
+// grownQueue returns m.queue with room for one more entry, from the pool
+// if it has a slice larger than the queue. The caller holds mu.
+func (m *member) grownQueue() []entry {
+	if len(m.queue) < cap(m.queue) {
+		return m.queue
+	}
+	box, _ := spareEntries.Get().(*entriesBox)
+	if box == nil {
+		return m.queue
+	}
+	q := box.s
+	box.s = nil
+	m.keepBox(box)
+	if cap(q) <= len(m.queue) {
+		return m.queue // too small: let it go
+	}
+	q = append(q[:0], m.queue...)
+	clear(m.queue)
+	return q
+}
+
+// keepBox keeps an empty box for giving a slice back, if there is room.
+// The caller holds mu.
+func (m *member) keepBox(box *entriesBox) {
+	for i, b := range m.boxes {
+		if b == nil {
+			m.boxes[i] = box
+			return
+		}
+	}
+}
+
+// giveBack puts s in the pool, in a box the member kept if it has one.
+// The caller holds mu.
+func (m *member) giveBack(s []entry) {
+	var box *entriesBox
+	for i, b := range m.boxes {
+		if b != nil {
+			box, m.boxes[i] = b, nil
+			break
+		}
+	}
+	if box == nil {
+		box = new(entriesBox)
+	}
+	box.s = s[:0]
+	spareEntries.Put(box)
 }
 
 // keepEntries is how many queue entries an idle member keeps room for.
@@ -467,7 +537,7 @@ func (m *member) enqueue(key string, pm *PreparedMessage, limit int) bool {
 		}
 		m.keys[key] = len(m.queue)
 	}
-	m.queue = append(m.queue, entry{pm, key})
+	m.queue = append(m.grownQueue(), entry{pm, key})
 	m.backlog += len(pm.frame)
 	if !m.sending {
 		m.sending = true
@@ -501,12 +571,23 @@ func (m *member) send() {
 		if m.gone || len(m.queue) == 0 {
 			m.sending = false
 			// An idle member keeps small scratch only: after a burst,
-			// what it grew to goes.
+			// what it grew to goes back to the pools for the next.
 			if cap(m.queue) > keepEntries {
+				clear(m.queue[:cap(m.queue)])
+				m.giveBack(m.queue)
 				m.queue = nil
 			}
 			if cap(m.batch) > keepEntries {
-				m.batch, m.frames = nil, nil
+				m.giveBack(m.batch) // cleared after its write
+				m.batch = nil
+			}
+			if cap(m.frames) > keepEntries {
+				if m.fbox == nil {
+					m.fbox = new(framesBox)
+				}
+				m.fbox.s = m.frames[:0] // cleared after its write
+				spareFrames.Put(m.fbox)
+				m.fbox, m.frames = nil, nil
 			}
 			m.mu.Unlock()
 			return
@@ -524,6 +605,15 @@ func (m *member) send() {
 		m.mu.Unlock()
 
 		m.frames = m.frames[:0]
+		if cap(m.frames) < len(m.batch) {
+			if box, _ := spareFrames.Get().(*framesBox); box != nil {
+				if cap(box.s) > cap(m.frames) {
+					m.frames = box.s
+				}
+				box.s = nil
+				m.fbox = box
+			}
+		}
 		for _, e := range m.batch {
 			if e.pm != nil {
 				m.frames = append(m.frames, e.pm.frame)

@@ -762,3 +762,99 @@ func (s *stuckTransport) Close() error {
 	s.once.Do(func() { close(s.closed) })
 	return nil
 }
+
+// BenchmarkFanout measures what the Broadcaster allocates per delivery
+// (one message written to one member) over real loopback TCP, with the
+// Broadcaster's defaults (a write timeout, so the watchdog runs). An op
+// is one 1 KiB message, prepared once, to every member. "idle" waits for
+// every member to have read each message before sending the next, so
+// each finds its member idle and a sender starts for it: the low-rate
+// case. "burst" sends messages in bursts of 32, which members take in
+// batches. allocs/delivery counts every heap object the process made
+// (runtime.MemStats.Mallocs), the clients' reads included (they make
+// none).
+func BenchmarkFanout(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		burst int
+	}{{"idle", 1}, {"burst", 32}} {
+		b.Run(bc.name, func(b *testing.B) { benchmarkFanout(b, 200, bc.burst) })
+	}
+}
+
+func benchmarkFanout(b *testing.B, members, burst int) {
+	var room Broadcaster
+	s := Handler(func(c *Conn, r *http.Request) {
+		room.Add(c)
+		for {
+			if _, _, err := c.ReadMessage(context.Background(), nil); err != nil {
+				return
+			}
+		}
+	})
+	// The clients read raw bytes and answer no ping: keepalive would close
+	// them once a run outlasts its interval.
+	s.Options.PingInterval = -1
+	addr := startServer(b, s)
+	pm := NewPreparedMessage(MessageBinary, make([]byte, 1024))
+	var received, target atomic.Int64
+	arrived := make(chan struct{}, 1)
+	var readers sync.WaitGroup
+	// Registered before the dials, so that it runs after their cleanups
+	// have closed the connections the readers read.
+	b.Cleanup(readers.Wait)
+	for range members {
+		nc := dialTest(b, addr, "/", nil).NetConn()
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := nc.Read(buf)
+				if err != nil {
+					return
+				}
+				if received.Add(int64(n)) >= target.Load() {
+					select { // a wake-up: the waiter looks at received again
+					case arrived <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	eventually(b, "every subscriber to join", func() bool { return room.Len() == members })
+	// Warm up: the first messages grow what a member keeps for good.
+	var sent int64
+	timer := time.NewTimer(patience)
+	timer.Stop()
+	deliver := func(n int) {
+		sent += int64(n * members * pm.Len())
+		target.Store(sent)
+		for range n {
+			room.BroadcastPrepared(pm)
+		}
+		// One timer for all the waits: await makes one per call, which
+		// would count here.
+		timer.Reset(patience)
+		for received.Load() < sent {
+			select {
+			case <-arrived:
+			case <-timer.C:
+				b.Fatalf("waited %v for every member to read the messages", patience)
+			}
+		}
+		timer.Stop()
+	}
+	deliver(burst)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for i := 0; i < b.N; i += burst {
+		deliver(min(burst, b.N-i))
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N*members), "allocs/delivery")
+}

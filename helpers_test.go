@@ -113,7 +113,7 @@ func readLoopHandler(done chan<- error) func(*Conn, *http.Request) {
 // startServer serves s on loopback and returns its host:port. When the
 // test ends it shuts s down and checks that every goroutine the test
 // started has returned.
-func startServer(t *testing.T, s *Server) (addr string) {
+func startServer(t testing.TB, s *Server) (addr string) {
 	t.Helper()
 	return startHTTPServer(t, s, nil)
 }
@@ -121,7 +121,7 @@ func startServer(t *testing.T, s *Server) (addr string) {
 // startHTTPServer is startServer for any handler, from an http.Server that
 // cfg may adjust (for ReadHeaderTimeout, MaxHeaderBytes). A WebSocket
 // Server, if h is one, is shut down at the end.
-func startHTTPServer(t *testing.T, h http.Handler, cfg func(*http.Server)) string {
+func startHTTPServer(t testing.TB, h http.Handler, cfg func(*http.Server)) string {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	ts := httptest.NewUnstartedServer(h)

@@ -346,8 +346,14 @@ func (o *output) writeFrames(frames [][]byte) error {
 			frames[0] = frames[0][n:]
 			continue
 		}
-		v := net.Buffers(frames[:k])
-		n, err := v.WriteTo(o.w)
+		// WriteTo takes a pointer to the slice, which escapes: a local
+		// net.Buffers would cost an allocation per write. o.vec is kept.
+		if o.vec == nil {
+			o.vec = new(vectors)
+		}
+		o.vec.bufs = frames[:k]
+		n, err := o.vec.bufs.WriteTo(o.w)
+		o.vec.bufs = nil // do not keep the caller's frames alive
 		o.sent.Add(uint64(n))
 		if err != nil {
 			return err
