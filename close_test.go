@@ -342,6 +342,10 @@ func TestReadDuringCloseDrainSaysWhoClosed(t *testing.T) {
 			got <- err
 		})
 		s.Options.PingInterval = -1
+		// The drain must outlast the test's steps, however slowly a loaded
+		// machine runs them: a drain that timed out would leave no read
+		// waiting behind it.
+		s.Options.CloseTimeout = 2 * patience
 		addr := startServer(t, s)
 		client := dialTest(t, addr, "/", nil)
 		c := await(t, conns, "the connection")

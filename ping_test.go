@@ -172,6 +172,7 @@ func TestKeepaliveBusyHandler(t *testing.T) {
 // and its ping goes out once the write lets go.
 func TestKeepaliveLongWrite(t *testing.T) {
 	const size = 48 << 20
+	payload := make([]byte, size) // made before, so the write starts at once
 	wrote := make(chan error, 1)
 	s := Handler(func(c *Conn, r *http.Request) {
 		// Nothing is written before the client asks: what the server sent
@@ -179,25 +180,26 @@ func TestKeepaliveLongWrite(t *testing.T) {
 		// of the raw reads below.
 		_, _, err := c.ReadMessage(context.Background(), nil)
 		if err == nil {
-			err = c.WriteMessage(context.Background(), MessageBinary, make([]byte, size))
+			err = c.WriteMessage(context.Background(), MessageBinary, payload)
 		}
 		wrote <- err
 		for err == nil {
 			_, _, err = c.ReadMessage(context.Background(), nil)
 		}
 	})
-	// A timeout a loaded machine's scheduler cannot reach: the point is
-	// that the write outlasts PingInterval + PingTimeout.
-	// (A 2 s timeout was reached here once, with the machine's load
-	// average over 20: the reading goroutine went unscheduled that long.)
-	s.Options.PingInterval = 200 * time.Millisecond
-	s.Options.PingTimeout = 5 * time.Second
+	// The raw reads below answer no ping, so no ping may go out before
+	// the write starts: PingInterval is long enough for the handler to
+	// begin it on a loaded machine. The write then outlasts PingInterval
+	// + PingTimeout, which the old keepalive (counting frames, skipping
+	// the ping while a write held the output) did not survive.
+	s.Options.PingInterval = 2 * time.Second
+	s.Options.PingTimeout = 2 * time.Second
 	addr := startServer(t, s)
 	c := dialTest(t, addr, "/", nil)
 	c.Timeout = patience
 	c.WriteText("go")
 	// A slow reader: 64 KiB every 8 ms, at most 8 MB/s, so the write
-	// takes over 6 s, well over PingInterval + PingTimeout.
+	// takes over 6 s.
 	nc := c.NetConn()
 	buf := make([]byte, 64<<10)
 	var n int
@@ -224,7 +226,7 @@ func TestKeepaliveLongWrite(t *testing.T) {
 			t.Fatal("unexpected data")
 		}
 		t.Fatal("the peer was dropped after the write")
-	case <-time.After(6 * time.Second): // past PingTimeout: the peer stays
+	case <-time.After(5 * time.Second): // past PingInterval + PingTimeout: the peer stays
 	}
 }
 
