@@ -354,22 +354,25 @@ func TestKeepaliveStandsDownWhileClosing(t *testing.T) {
 // within one call that hands the socket a megabyte.
 func TestKeepaliveKeepsSlowSteadyReader(t *testing.T) {
 	const size = 8 << 20
+	payload := make([]byte, size) // made before, so the write starts at once
 	wrote := make(chan error, 1)
 	ts := httptest.NewUnstartedServer(Handler(func(c *Conn, r *http.Request) {
 		// Nothing is written before the client asks (see
 		// TestKeepaliveLongWrite).
 		_, _, err := c.ReadMessage(context.Background(), nil)
 		if err == nil {
-			err = c.WriteMessage(context.Background(), MessageBinary, make([]byte, size))
+			err = c.WriteMessage(context.Background(), MessageBinary, payload)
 		}
 		wrote <- err
 		c.ReadMessage(context.Background(), nil)
 	}))
 	s := ts.Config.Handler.(*Server)
-	// PingTimeout well above what a loaded scheduler may starve the
-	// reader for; the write, at the reader's pace, lasts several times
-	// PingInterval + PingTimeout.
-	s.Options.PingInterval = 100 * time.Millisecond
+	// The raw reads below answer no ping, so none may go out before the
+	// write starts: PingInterval leaves the handler time to begin it.
+	// PingTimeout is well above what a loaded scheduler may starve the
+	// reader for; the write, at the reader's pace (about 5 s), lasts
+	// twice PingInterval + PingTimeout.
+	s.Options.PingInterval = time.Second
 	s.Options.PingTimeout = 1500 * time.Millisecond
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
