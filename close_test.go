@@ -354,9 +354,12 @@ func TestReadDuringCloseDrainSaysWhoClosed(t *testing.T) {
 		if code, _, err := client.ReadClose(); err != nil || code != 1001 {
 			t.Fatalf("close %d %v", code, err)
 		}
-		eventually(t, "Close to drain", func() bool { return goroutineIn("websocket.(*Conn).drain") })
+		// Only this test's goroutines count: another test's connection
+		// may still be draining, and the read must not start before this
+		// Close holds the read role.
+		eventually(t, "Close to drain", func() bool { return goroutineIn("websocket.(*Conn).drain", t.Name()) })
 		close(start)
-		eventually(t, "the read to wait", func() bool { return goroutineIn("websocket.(*Conn).acquireRead") })
+		eventually(t, "the read to wait", func() bool { return goroutineIn("websocket.(*Conn).acquireRead", t.Name()) })
 		sendClose(t, client, 1001)
 		err := await(t, got, "the read")
 		var ce *CloseError

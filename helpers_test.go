@@ -382,8 +382,23 @@ func (p *memProbe) end() memDelta {
 	return d
 }
 
-func goroutineIn(fn string) bool {
+// goroutineIn reports whether some goroutine's stack holds fn and every one
+// of also: a test that passes its own name in also is not fooled by another
+// test's connection left in the same function.
+func goroutineIn(fn string, also ...string) bool {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Contains(string(buf), fn)
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if !strings.Contains(g, fn) {
+			continue
+		}
+		all := true
+		for _, s := range also {
+			all = all && strings.Contains(g, s)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
