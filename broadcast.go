@@ -82,6 +82,7 @@ type Broadcaster struct {
 	writes    atomic.Uint64
 	replaced  atomic.Uint64
 	dropped   atomic.Uint64
+	onTheSpot atomic.Uint64 // deliveries sendNow wrote itself, for tests
 }
 
 // BroadcastStats are a Broadcaster's counts since it was made, for
@@ -119,6 +120,8 @@ type member struct {
 	timeout   time.Duration // per write; 0 for none
 	busySince atomic.Int64  // when the write in progress began or last made progress (UnixNano), or 0
 	run       func()        // m.send, made once: a go statement on it allocates nothing
+	resume    func()        // m.resumeSend, made once
+	now       *nowWriter    // writes to the socket without waiting, or nil (see sendNow)
 
 	// sweep's, under b.mu: the busySince of the write it last looked at,
 	// and the connection's bytes written then.
@@ -130,7 +133,7 @@ type member struct {
 	backlog int
 	holes   int
 	keys    map[string]int
-	sending bool // a sender goroutine is running
+	sending bool // a sender goroutine (or a sendNow) is running
 	gone    bool // removed: queue nothing more
 	// allowance is how far past MaxBacklog the backlog may go: the size
 	// of the snapshot Add queued, until the sender first takes the queue.
@@ -244,7 +247,8 @@ func (b *Broadcaster) Add(c *Conn) {
 	for _, key := range b.keys {
 		m.allowance += len(b.latest[key].frame)
 	}
-	m.run = m.send
+	m.run, m.resume = m.send, m.resumeSend
+	m.now = c.nowWriter()
 	if m.left = c.onClose(func() { b.drop(c, m) }); m.left == nil {
 		return // c has ended: nothing to send it
 	}
@@ -252,7 +256,7 @@ func (b *Broadcaster) Add(c *Conn) {
 	// The current state first, under its keys, so that a newer Publish
 	// still waiting for it replaces it.
 	for _, key := range b.keys {
-		m.enqueue(key, b.latest[key], -1)
+		m.enqueue(key, b.latest[key], -1, nil)
 	}
 	if timeout > 0 && b.watchdog == nil {
 		b.watchdog = time.AfterFunc(timeout/2, b.sweep)
@@ -368,15 +372,23 @@ func (b *Broadcaster) publish(key string, pm *PreparedMessage) int {
 		}
 		b.latest[key] = pm
 	}
+	d := getDispatch()
 	for c, m := range b.members {
-		if !m.enqueue(key, pm, limit) {
+		if !m.enqueue(key, pm, limit, d) {
 			delete(b.members, c)
 			slow = append(slow, m)
+		}
+		if len(d.members) == dispatchShare {
+			go d.run()
+			d = getDispatch()
 		}
 	}
 	queued := len(b.members)
 	empty := len(slow) > 0 && len(b.members) == 0
 	b.mu.Unlock()
+	// The last share is sent from here: a small room's messages go out
+	// before Publish returns, without a goroutine at all.
+	d.sendAll()
 	for _, m := range slow {
 		b.dropSlow(m, fmt.Errorf("%w: more than %d bytes were waiting for it", ErrSlowConsumer, limit))
 	}
@@ -399,7 +411,7 @@ func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
 		b.mu.Unlock()
 		return false
 	}
-	if m.enqueue("", pm, limit) {
+	if m.enqueue("", pm, limit, nil) {
 		b.mu.Unlock()
 		return true
 	}
@@ -501,9 +513,10 @@ func (b *Broadcaster) sweep() {
 }
 
 // enqueue adds pm, under key if not empty, to the member's queue and makes
-// sure a sender runs. It reports false when the backlog would pass limit
-// (negative: none): the member is then gone.
-func (m *member) enqueue(key string, pm *PreparedMessage, limit int) bool {
+// sure a sender runs: if none does, d sends (see dispatch), or a sender
+// goroutine starts if d is nil. It reports false when the backlog would
+// pass limit (negative: none): the member is then gone.
+func (m *member) enqueue(key string, pm *PreparedMessage, limit int, d *dispatch) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.gone {
@@ -541,9 +554,49 @@ func (m *member) enqueue(key string, pm *PreparedMessage, limit int) bool {
 	m.backlog += len(pm.frame)
 	if !m.sending {
 		m.sending = true
-		go m.run()
+		if d != nil {
+			d.members = append(d.members, m)
+		} else {
+			go m.run()
+		}
 	}
 	return true
+}
+
+// A dispatch holds members a publish found idle, up to dispatchShare of
+// them, whose sends (see sendNow) one goroutine makes in turn: at low
+// rates, when each message finds every member idle, a goroutine per share
+// rather than per member, and none per message. Shares still spread a
+// large set's writes over the processors.
+type dispatch struct {
+	members []*member
+	run     func() // d.sendAll, made once
+}
+
+// dispatchShare is how many members' sends one goroutine makes: enough to
+// make its start a small part of the cost, few enough that the last of
+// them waits for no more than a few dozen non-blocking writes.
+const dispatchShare = 64
+
+var dispatches sync.Pool // of *dispatch
+
+func getDispatch() *dispatch {
+	if d, _ := dispatches.Get().(*dispatch); d != nil {
+		return d
+	}
+	d := &dispatch{members: make([]*member, 0, dispatchShare)}
+	d.run = d.sendAll
+	return d
+}
+
+// sendAll makes the sends of its members, then goes back to the pool.
+func (d *dispatch) sendAll() {
+	for i, m := range d.members {
+		m.sendNow()
+		d.members[i] = nil
+	}
+	d.members = d.members[:0]
+	dispatches.Put(d)
 }
 
 // compact closes the holes in the queue that replaced values left, moving
@@ -564,88 +617,166 @@ func (m *member) compact() {
 	m.queue, m.holes = live, 0
 }
 
-// send writes what waits, all of it in one write, until nothing does.
+// send writes what waits, all of it in one write, until nothing does. It
+// is the sender goroutine's work.
 func (m *member) send() {
-	for {
-		m.mu.Lock()
-		if m.gone || len(m.queue) == 0 {
-			m.sending = false
-			// An idle member keeps small scratch only: after a burst,
-			// what it grew to goes back to the pools for the next.
-			if cap(m.queue) > keepEntries {
-				clear(m.queue[:cap(m.queue)])
-				m.giveBack(m.queue)
-				m.queue = nil
-			}
-			if cap(m.batch) > keepEntries {
-				m.giveBack(m.batch) // cleared after its write
-				m.batch = nil
-			}
-			if cap(m.frames) > keepEntries {
-				if m.fbox == nil {
-					m.fbox = new(framesBox)
-				}
-				m.fbox.s = m.frames[:0] // cleared after its write
-				spareFrames.Put(m.fbox)
-				m.fbox, m.frames = nil, nil
-			}
-			m.mu.Unlock()
-			return
-		}
-		// Take everything: new messages queue behind while it is written.
-		m.batch, m.queue = m.queue, m.batch[:0]
-		m.backlog, m.holes, m.allowance = 0, 0, 0
-		if len(m.keys) > keepEntries {
-			// clear would keep the storage a burst (a newcomer's
-			// snapshot of many keys) grew the map to, for good.
-			m.keys = nil
-		} else {
-			clear(m.keys)
-		}
-		m.mu.Unlock()
-
-		m.frames = m.frames[:0]
-		if cap(m.frames) < len(m.batch) {
-			if box, _ := spareFrames.Get().(*framesBox); box != nil {
-				if cap(box.s) > cap(m.frames) {
-					m.frames = box.s
-				}
-				box.s = nil
-				m.fbox = box
-			}
-		}
-		for _, e := range m.batch {
-			if e.pm != nil {
-				m.frames = append(m.frames, e.pm.frame)
-			}
-		}
-		err := m.write()
-		if err == nil {
-			m.b.writes.Add(1)
-			m.b.delivered.Add(uint64(len(m.frames)))
-		}
-		clear(m.batch) // let the messages go
-		clear(m.frames)
-		if err != nil {
-			// The connection is ending (or has): leave the set now rather
-			// than when it has closed, so that Len and Send stop counting
-			// it.
-			m.mu.Lock()
-			m.sending = false
-			m.mu.Unlock()
-			m.b.drop(m.c, m)
+	for m.take() {
+		if !m.flush() {
 			return
 		}
 	}
 }
 
+// resumeSend is send for a sender that starts with a batch already taken:
+// one sendNow could not write without waiting.
+func (m *member) resumeSend() {
+	for m.flush() && m.take() {
+	}
+}
+
+// sendNow is a member's sending when a publish found it idle (see
+// dispatch): what waits is written on the spot if the socket takes it at
+// once, which for an idle member it nearly always does, and a sender
+// goroutine takes over only when it does not (the connection busy with
+// another write, several messages waiting, a full socket buffer, a
+// transport other than a plain socket, a client's masking). Each message
+// to an idle member then costs its write and no goroutine.
+func (m *member) sendNow() {
+	frame := m.takeOne()
+	if frame == nil {
+		go m.run()
+		return
+	}
+	if !m.c.writeFrameNow(frame, m.now, m.busy()) {
+		m.frames = append(m.frames[:0], frame)
+		go m.resume()
+		return
+	}
+	m.b.writes.Add(1)
+	m.b.delivered.Add(1)
+	m.b.onTheSpot.Add(1)
+	if m.take() {
+		go m.resume() // more came while it was written
+	}
+}
+
+// takeOne takes the frame waiting if it is the only one and the member
+// can be written to on the spot, or returns nil. Unlike take it leaves
+// the queue's storage where it is: at low rates a member goes from one
+// message to none many times a second.
+func (m *member) takeOne() []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone || m.now == nil || len(m.queue) != 1 || m.queue[0].pm == nil {
+		return nil
+	}
+	frame := m.queue[0].pm.frame
+	clear(m.queue[:1])
+	m.queue = m.queue[:0]
+	m.backlog, m.holes, m.allowance = 0, 0, 0
+	clear(m.keys)
+	return frame
+}
+
+// take moves everything waiting into the batch and its frames, for one
+// write, and reports whether there was anything. Finding nothing, it marks
+// the member idle and gives back what a burst grew its slices to.
+func (m *member) take() bool {
+	m.mu.Lock()
+	if m.gone || len(m.queue) == 0 {
+		m.sending = false
+		// An idle member keeps small scratch only: after a burst,
+		// what it grew to goes back to the pools for the next.
+		if cap(m.queue) > keepEntries {
+			clear(m.queue[:cap(m.queue)])
+			m.giveBack(m.queue)
+			m.queue = nil
+		}
+		if cap(m.batch) > keepEntries {
+			m.giveBack(m.batch) // cleared after its write
+			m.batch = nil
+		}
+		if cap(m.frames) > keepEntries {
+			if m.fbox == nil {
+				m.fbox = new(framesBox)
+			}
+			m.fbox.s = m.frames[:0] // cleared after its write
+			spareFrames.Put(m.fbox)
+			m.fbox, m.frames = nil, nil
+		}
+		m.mu.Unlock()
+		return false
+	}
+	// Take everything: new messages queue behind while it is written.
+	m.batch, m.queue = m.queue, m.batch[:0]
+	m.backlog, m.holes, m.allowance = 0, 0, 0
+	if len(m.keys) > keepEntries {
+		// clear would keep the storage a burst (a newcomer's
+		// snapshot of many keys) grew the map to, for good.
+		m.keys = nil
+	} else {
+		clear(m.keys)
+	}
+	m.mu.Unlock()
+
+	m.frames = m.frames[:0]
+	if cap(m.frames) < len(m.batch) {
+		if box, _ := spareFrames.Get().(*framesBox); box != nil {
+			if cap(box.s) > cap(m.frames) {
+				m.frames = box.s
+			}
+			box.s = nil
+			m.fbox = box
+		}
+	}
+	for _, e := range m.batch {
+		if e.pm != nil {
+			m.frames = append(m.frames, e.pm.frame)
+		}
+	}
+	return true
+}
+
+// flush writes the batch take took and reports whether the connection is
+// still good for more. When it is not, the member leaves the set.
+func (m *member) flush() bool {
+	err := m.write()
+	if err == nil {
+		m.sent()
+		return true
+	}
+	clear(m.batch)
+	clear(m.frames)
+	// The connection is ending (or has): leave the set now rather than
+	// when it has closed, so that Len and Send stop counting it.
+	m.mu.Lock()
+	m.sending = false
+	m.mu.Unlock()
+	m.b.drop(m.c, m)
+	return false
+}
+
+// sent counts the batch as delivered and lets its messages go.
+func (m *member) sent() {
+	m.b.writes.Add(1)
+	m.b.delivered.Add(uint64(len(m.frames)))
+	clear(m.batch)
+	clear(m.frames)
+}
+
+// busy is where the member's writes mark when they began, for sweep, or
+// nil when it has no WriteTimeout.
+func (m *member) busy() *atomic.Int64 {
+	if m.timeout > 0 {
+		return &m.busySince
+	}
+	return nil
+}
+
 // write sends the frames of a batch, marking the time the write began for
 // sweep.
 func (m *member) write() error {
-	var busy *atomic.Int64
-	if m.timeout > 0 {
-		busy = &m.busySince
-	}
+	busy := m.busy()
 	switch len(m.frames) {
 	case 0:
 		return nil

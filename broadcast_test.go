@@ -858,3 +858,101 @@ func benchmarkFanout(b *testing.B, members, burst int) {
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N*members), "allocs/delivery")
 }
+
+// A message to idle members on plain sockets is written on the spot, by
+// the publishing goroutine for a small room, and by a goroutine per share
+// of members for a large one, and every member gets every message, in
+// order.
+func TestBroadcasterWritesIdleMembersOnTheSpot(t *testing.T) {
+	for _, members := range []int{10, 3*dispatchShare + 5} {
+		t.Run(fmt.Sprint(members), func(t *testing.T) {
+			b := &Broadcaster{}
+			joined := make(chan struct{}, members)
+			s := Handler(func(c *Conn, r *http.Request) {
+				b.Add(c)
+				joined <- struct{}{}
+				c.ReadMessage(context.Background(), nil)
+			})
+			// Nothing but the broadcasts may write: a ping holding the
+			// output would send a message the other way.
+			s.Options.PingInterval = -1
+			addr := startServer(t, s)
+			clients := make([]*wstest.Conn, members)
+			for i := range clients {
+				clients[i] = dialTest(t, addr, "/", nil)
+				await(t, joined, "a member to join")
+			}
+			const messages = 20
+			for i := range messages {
+				b.Broadcast(MessageText, []byte(fmt.Sprint(i)))
+				for _, c := range clients {
+					op, msg, err := c.ReadMessage(nil)
+					if err != nil || op != wstest.OpText || string(msg) != fmt.Sprint(i) {
+						t.Fatalf("message %d: %d %q %v", i, op, msg, err)
+					}
+				}
+			}
+			// A share's goroutine counts a delivery just after its
+			// write, which the client may have read first.
+			eventually(t, "the deliveries to be counted", func() bool {
+				return b.Stats().Delivered == uint64(members*messages)
+			})
+			// A small room is written from Broadcast itself, so each
+			// message finds every member idle: all on the spot. In a
+			// large one a member's sender may still be finishing when
+			// the next message comes; most still go on the spot.
+			spot := b.onTheSpot.Load()
+			if members <= dispatchShare && spot != uint64(members*messages) {
+				t.Fatalf("%d of %d deliveries written on the spot", spot, members*messages)
+			}
+			if spot < uint64(members*messages/2) {
+				t.Fatalf("only %d of %d deliveries written on the spot", spot, members*messages)
+			}
+		})
+	}
+}
+
+// A message the socket takes only part of on the spot is finished by a
+// goroutine of its own, and the messages published behind it wait for it:
+// the member gets them all, whole and in order.
+func TestBroadcasterPartWrittenOnTheSpotFinishesFirst(t *testing.T) {
+	b := &Broadcaster{MaxBacklog: -1, WriteTimeout: -1}
+	joined := make(chan struct{}, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		// Small socket buffers, which the kernel then does not grow:
+		// a large message does not fit.
+		c.NetConn().(*net.TCPConn).SetWriteBuffer(64 << 10)
+		b.Add(c)
+		joined <- struct{}{}
+		c.ReadMessage(context.Background(), nil)
+	})
+	s.Options.PingInterval = -1
+	addr := startServer(t, s)
+	client := dialTest(t, addr, "/", nil)
+	client.NetConn().(*net.TCPConn).SetReadBuffer(64 << 10)
+	client.Timeout = patience
+	await(t, joined, "the member to join")
+	big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
+	b.Broadcast(MessageBinary, big)
+	if n := b.onTheSpot.Load(); n != 1 {
+		t.Fatalf("%d deliveries on the spot, want the big one", n)
+	}
+	// The socket took part of it: a goroutine finishes the rest.
+	eventually(t, "a goroutine finishing the big message", func() bool {
+		return goroutineIn("websocket.(*Conn).finishFrame")
+	})
+	const small = 50
+	for i := range small {
+		b.Broadcast(MessageText, []byte(fmt.Sprint(i)))
+	}
+	op, msg, err := client.ReadMessage(nil)
+	if err != nil || op != wstest.OpBinary || !bytes.Equal(msg, big) {
+		t.Fatalf("the big message: %d, %d bytes, %v", op, len(msg), err)
+	}
+	for i := range small {
+		op, msg, err := client.ReadMessage(nil)
+		if err != nil || op != wstest.OpText || string(msg) != fmt.Sprint(i) {
+			t.Fatalf("message %d: %d %q %v", i, op, msg, err)
+		}
+	}
+}

@@ -52,6 +52,53 @@ func (c *Conn) emitPreparedMasked(frame []byte) error {
 	return c.emitData(frame[0]&finBit != 0, opcode(frame[0]&0x0f), frame[hl:])
 }
 
+// writeFrameNow writes one prepared frame through w if it can without
+// waiting: the connection open, no message or frame being written, nothing
+// held back, and the socket taking at least part of the frame at once. It
+// reports whether the frame went out; if not, nothing did and nothing
+// changed. When the socket took only part of the frame, the rest is
+// written by a goroutine of its own, which keeps the connection's write
+// slot until it is done, so that nothing can come between the two parts;
+// busy, if not nil, marks when that write began, for the Broadcaster's
+// stall detection.
+func (c *Conn) writeFrameNow(frame []byte, w *nowWriter, busy *atomic.Int64) bool {
+	select {
+	case c.msgSem <- struct{}{}:
+	default:
+		return false
+	}
+	if c.state() != stateOpen || !c.out.mu.TryLock() {
+		<-c.msgSem
+		return false
+	}
+	n := 0
+	if c.canWrite() && !c.out.closeWritten && c.out.heldN == 0 {
+		n = w.try(frame)
+		c.out.sent.Add(uint64(n))
+	}
+	if n > 0 && n < len(frame) {
+		if busy != nil {
+			busy.Store(time.Now().UnixNano())
+		}
+		go c.finishFrame(frame[n:], busy)
+		return true
+	}
+	c.unlockOut()
+	<-c.msgSem
+	return n > 0
+}
+
+// finishFrame writes the rest of a frame writeFrameNow began, holding the
+// write slot and the output it left held.
+func (c *Conn) finishFrame(rest []byte, busy *atomic.Int64) {
+	c.wrote(c.out.write(rest))
+	c.unlockOut()
+	if busy != nil {
+		busy.Store(0)
+	}
+	<-c.msgSem
+}
+
 // writeFrames writes whole, ready-made data frames as consecutive messages:
 // frame, or all of frames, in as few writes as the transport allows. If
 // busy is not nil, it holds when the write itself began (UnixNano), once
