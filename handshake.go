@@ -219,7 +219,7 @@ func upgradeStream(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn
 	s := newStream(w, r)
 	// A WebSocket outlives http.Server's per-request deadlines, as a
 	// hijacked HTTP/1.1 connection does.
-	s.rc.SetReadDeadline(time.Time{})
+	s.deadlineErr = s.rc.SetReadDeadline(time.Time{})
 	s.rc.SetWriteDeadline(time.Time{})
 	w.WriteHeader(http.StatusOK)
 	if err := s.rc.Flush(); err != nil {

@@ -37,6 +37,25 @@ type stream struct {
 	closing bool       // Close began: no new use
 	once    sync.Once
 	done    chan struct{} // closed when w will never be used again
+
+	// The deadlines, under dmu (taken before mu). net/http acts on a
+	// stream's deadline the moment it passes, whether or not a read or
+	// write is in progress: the write deadline resets the stream, the
+	// read deadline ends the request body for good. A net.Conn's only
+	// fails the reads and writes in progress or made while it is past.
+	// So the stream keeps the deadlines and gives net/http each one only
+	// while a read or write is in progress.
+	dmu         sync.Mutex
+	rdl, wdl    deadline
+	deadlineErr error // what net/http said to the first deadline: nil, or http.ErrNotSupported
+}
+
+// deadline is one direction's deadline, as the user set it, and what
+// net/http holds of it.
+type deadline struct {
+	t     time.Time
+	users int  // reads or writes in progress
+	armed bool // net/http holds t
 }
 
 func newStream(w http.ResponseWriter, r *http.Request) *stream {
@@ -77,7 +96,15 @@ func (s *stream) leave() {
 	s.mu.Unlock()
 }
 
-func (s *stream) Read(p []byte) (int, error) { return s.body.Read(p) }
+// Read reads what the peer sent, within the read deadline if one is set.
+func (s *stream) Read(p []byte) (int, error) {
+	if err := s.begin(&s.rdl, s.rc.SetReadDeadline, false); err != nil {
+		return 0, err
+	}
+	n, err := s.body.Read(p)
+	s.end(&s.rdl, s.rc.SetReadDeadline, false)
+	return n, err
+}
 
 // Write sends p in DATA frames at once: a WebSocket frame must not wait in
 // net/http's buffer for more to come.
@@ -86,10 +113,14 @@ func (s *stream) Write(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	defer s.leave()
+	if err := s.begin(&s.wdl, s.rc.SetWriteDeadline, true); err != nil {
+		return 0, err
+	}
 	n, err := s.w.Write(p)
 	if err == nil {
 		err = s.rc.Flush()
 	}
+	s.end(&s.wdl, s.rc.SetWriteDeadline, true)
 	if err != nil && s.ctx.Err() != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		// net/http's error ("http2: stream closed") does not say why.
 		// The handler is running, this side has not closed and no write
@@ -168,24 +199,84 @@ func (s *stream) abort() {
 // wait returns once the ResponseWriter will not be used again.
 func (s *stream) wait() { <-s.done }
 
-// SetReadDeadline and SetWriteDeadline go to net/http's stream. Over
-// HTTP/2, a write deadline that passes resets the stream even with no
-// write in progress, and a read deadline that passes ends the request
-// body for good.
+// SetReadDeadline and SetWriteDeadline behave as net.Conn's: a deadline
+// fails the reads or writes in progress when it passes, and those made
+// while it is past; one that passes with none in progress ends nothing,
+// and may be moved or lifted. net/http gets it only while a read or write
+// is in progress (see dmu); when it passes then, net/http ends the body
+// or resets the stream, which ends the WebSocket, as a missed deadline
+// ends it over TCP.
 func (s *stream) SetReadDeadline(t time.Time) error {
-	if !s.enter() {
-		return net.ErrClosed
-	}
-	defer s.leave()
-	return s.rc.SetReadDeadline(t)
+	return s.setDeadline(&s.rdl, s.rc.SetReadDeadline, t)
 }
 
 func (s *stream) SetWriteDeadline(t time.Time) error {
-	if !s.enter() {
+	return s.setDeadline(&s.wdl, s.rc.SetWriteDeadline, t)
+}
+
+func (s *stream) setDeadline(d *deadline, set func(time.Time) error, t time.Time) error {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	if s.deadlineErr != nil {
+		return s.deadlineErr
+	}
+	if s.isClosing() {
 		return net.ErrClosed
 	}
-	defer s.leave()
-	return s.rc.SetWriteDeadline(t)
+	d.t = t
+	if d.users > 0 {
+		s.forward(d, set, t, false)
+	}
+	return nil
+}
+
+// begin counts a read or write in, with its deadline handed to net/http;
+// it fails with os.ErrDeadlineExceeded, as net.Conn does, if the deadline
+// has passed. inUse says the caller has entered the stream already.
+func (s *stream) begin(d *deadline, set func(time.Time) error, inUse bool) error {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	if !d.t.IsZero() && !time.Now().Before(d.t) {
+		return os.ErrDeadlineExceeded
+	}
+	d.users++
+	if d.users == 1 && !d.t.IsZero() {
+		s.forward(d, set, d.t, inUse)
+	}
+	return nil
+}
+
+// end counts a read or write out, and takes the deadline back from
+// net/http when none is left in progress. A deadline that passes between
+// the read or write's return and this still ends the stream; it had all
+// but passed anyway.
+func (s *stream) end(d *deadline, set func(time.Time) error, inUse bool) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	d.users--
+	if d.users == 0 && d.armed {
+		s.forward(d, set, time.Time{}, inUse)
+	}
+}
+
+// forward gives net/http the deadline t (zero for none) through set,
+// unless the stream is closing: set uses the ResponseWriter, which must
+// not be used once the handler may have returned. The caller holds dmu.
+func (s *stream) forward(d *deadline, set func(time.Time) error, t time.Time, inUse bool) {
+	if !inUse {
+		if !s.enter() {
+			return
+		}
+		defer s.leave()
+	}
+	set(t)
+	d.armed = !t.IsZero()
+}
+
+func (s *stream) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
 }
 
 func (s *stream) RemoteAddr() net.Addr { return s.remote }
