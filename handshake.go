@@ -89,7 +89,10 @@ func headerHasToken(h http.Header, name, token string) bool {
 // that called Upgrade returns: that handler must not return before Close
 // or CloseNow has returned (both wait until the stream's ResponseWriter
 // is no longer in use; net/http panics on a ResponseWriter used after its
-// handler). Server does this for its handlers.
+// handler). Server does this for its handlers. A handler that returns
+// early ends the WebSocket: the Conn's later writes fail with an error
+// matching ErrClosed, though a write that begins at the very moment the
+// handler returns may still meet net/http's panic.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, error) {
 	if opts == nil {
 		opts = &defaultOptions

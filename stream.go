@@ -76,16 +76,33 @@ func newStream(w http.ResponseWriter, r *http.Request) *stream {
 	return s
 }
 
-// enter counts a use of w or rc in, unless the stream is closing.
+// enter counts a use of w or rc in, unless the stream is closing or has
+// ended.
 func (s *stream) enter() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	if s.closing || s.ended() {
 		return false
 	}
 	s.active++
 	return true
 }
+
+// ended reports whether net/http has ended the stream, or is about to:
+// the peer reset it, its connection is gone, or the handler returned
+// (net/http cancels the request's context as the handler returns, just
+// before it retires the ResponseWriter, on which a use then panics). A
+// handler that calls Upgrade must not return before Close, but one that
+// does (HTTP/1.1 code often returns once it has handed the Conn to a
+// goroutine) then gets failed writes, not a panic, unless a write begins
+// at the very moment the handler returns.
+//
+// The context may be a middleware's, derived from net/http's: it is
+// canceled with it, and with the middleware's deferred cancel as the
+// handler returns, but its own deadline (a timeout middleware's) says
+// nothing about the stream, which goes on, as a hijacked HTTP/1.1
+// connection does.
+func (s *stream) ended() bool { return s.ctx.Err() == context.Canceled }
 
 func (s *stream) leave() {
 	s.mu.Lock()
@@ -110,6 +127,9 @@ func (s *stream) Read(p []byte) (int, error) {
 // net/http's buffer for more to come.
 func (s *stream) Write(p []byte) (int, error) {
 	if !s.enter() {
+		if s.ended() && !s.isClosing() {
+			return 0, errStreamEnded
+		}
 		return 0, net.ErrClosed
 	}
 	defer s.leave()
@@ -121,7 +141,7 @@ func (s *stream) Write(p []byte) (int, error) {
 		err = s.rc.Flush()
 	}
 	s.end(&s.wdl, s.rc.SetWriteDeadline, true)
-	if err != nil && s.ctx.Err() != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+	if err != nil && s.ended() && !errors.Is(err, os.ErrDeadlineExceeded) {
 		// net/http's error ("http2: stream closed") does not say why.
 		// The handler is running, this side has not closed and no write
 		// deadline passed, so the stream ended from the other side.
@@ -129,6 +149,10 @@ func (s *stream) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// errStreamEnded is a write's error on a stream that net/http ended
+// before it began.
+var errStreamEnded = errors.New("HTTP/2 stream ended: reset by the peer, its connection lost, or its handler returned")
 
 // A streamEndedError is a write's error on a stream that the peer reset,
 // or whose HTTP/2 connection ended.
@@ -160,7 +184,7 @@ func (s *stream) Close() error {
 		t := time.AfterFunc(streamCloseGrace, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			if s.active > 0 {
+			if s.active > 0 && !s.ended() {
 				s.rc.SetWriteDeadline(time.Unix(1, 0))
 			}
 		})
@@ -184,7 +208,7 @@ func (s *stream) Close() error {
 // no Close frame before it, as a TCP peer reads a FIN.
 func (s *stream) abort() {
 	s.mu.Lock()
-	busy := s.active > 0 && !s.closing
+	busy := s.active > 0 && !s.closing && !s.ended()
 	if busy {
 		s.active++
 	}
