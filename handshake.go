@@ -73,7 +73,10 @@ func headerHasToken(h http.Header, name, token string) bool {
 // Upgrade checks that r is a valid WebSocket opening handshake (RFC 6455
 // §4.2.1), takes over its connection from net/http and answers 101
 // Switching Protocols, returning the WebSocket connection. Headers the
-// caller set on w, such as Set-Cookie, go out in the 101 response.
+// caller set on w, such as Set-Cookie, go out in the 101 response (the 200
+// over HTTP/2), but for those the handshake owns: Upgrade, Connection,
+// Content-Type, Content-Length, Transfer-Encoding and the
+// Sec-WebSocket-* ones, which say only what was agreed.
 //
 // A request that is not acceptable gets its answer written for it (405 for
 // a method other than GET, 426 for a missing or unknown
@@ -210,6 +213,15 @@ func upgradeStream(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn
 	subprotocol := chooseSubprotocol(r, opts.Subprotocols)
 	var deflate *deflateParams
 	h := w.Header()
+	// The caller's headers go out with the 200, as with the 101, but for
+	// those the handshake owns: set by hand, they would announce what the
+	// Conn did not agree (a subprotocol, an extension) or bound the
+	// stream (a Content-Length).
+	for name := range h {
+		if handshakeOwned(name) {
+			delete(h, name)
+		}
+	}
 	if opts.Compression != nil {
 		if p, resp, ok := agreeDeflate(r, opts.Compression); ok {
 			deflate = &p
@@ -362,6 +374,18 @@ func chooseSubprotocol(r *http.Request, server []string) string {
 	return ""
 }
 
+// handshakeOwned reports whether the response header name belongs to the
+// handshake, or contradicts a response whose body is the WebSocket: the
+// caller's value for it is dropped.
+func handshakeOwned(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol",
+		"Sec-Websocket-Extensions", "Content-Length", "Transfer-Encoding", "Content-Type":
+		return true
+	}
+	return false
+}
+
 // appendResponse appends the 101 response to b. Headers the caller set go
 // along, except those that belong to the handshake or would contradict a
 // response with no body.
@@ -380,9 +404,7 @@ func appendResponse(b []byte, key, subprotocol, extensions string, extra http.He
 		b = append(b, "\r\n"...)
 	}
 	for name, values := range extra {
-		switch http.CanonicalHeaderKey(name) {
-		case "Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol",
-			"Sec-Websocket-Extensions", "Content-Length", "Transfer-Encoding", "Content-Type":
+		if handshakeOwned(name) {
 			continue
 		}
 		for _, v := range values {
