@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,7 +49,21 @@ type stream struct {
 	dmu         sync.Mutex
 	rdl, wdl    deadline
 	deadlineErr error // what net/http said to the first deadline: nil, or http.ErrNotSupported
+
+	// sent counts the bytes net/http has taken, piece by piece (see
+	// streamPiece): keepalive's sign that a long write is moving.
+	sent atomic.Uint64
 }
+
+// streamPiece is the most handed to net/http in one write. net/http takes
+// a write whole or not at all, however long the peer's flow control makes
+// it wait, and over HTTP/2 there is no socket whose acknowledgements
+// show the peer reading meanwhile: the write's own progress is the only
+// sign of a peer that reads, slowly, a message of megabytes, and
+// keepalive drops a peer that shows none for PingTimeout. One HTTP/2
+// initial window is what a peer with default settings takes at a time
+// anyway; a 64 KiB message and its header still go in one piece.
+const streamPiece = 64<<10 + maxHeaderSize
 
 // deadline is one direction's deadline, as the user set it, and what
 // net/http holds of it.
@@ -136,9 +151,18 @@ func (s *stream) Write(p []byte) (int, error) {
 	if err := s.begin(&s.wdl, s.rc.SetWriteDeadline, true); err != nil {
 		return 0, err
 	}
-	n, err := s.w.Write(p)
-	if err == nil {
-		err = s.rc.Flush()
+	var n int
+	var err error
+	for first := true; err == nil && (first || n < len(p)); first = false {
+		var k int
+		k, err = s.w.Write(p[n : n+min(len(p)-n, streamPiece)])
+		n += k
+		if err == nil {
+			err = s.rc.Flush()
+		}
+		if err == nil {
+			s.sent.Add(uint64(k))
+		}
 	}
 	s.end(&s.wdl, s.rc.SetWriteDeadline, true)
 	if err != nil && s.ended() && !errors.Is(err, os.ErrDeadlineExceeded) {
