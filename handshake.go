@@ -36,8 +36,10 @@ func appendAcceptKey(dst []byte, key string) []byte {
 }
 
 // IsUpgrade reports whether r asks to upgrade to WebSocket: a GET with
-// "websocket" in its Upgrade header and "upgrade" in Connection. It does not
-// check the rest of the handshake; Upgrade does.
+// "websocket" in its Upgrade header and "upgrade" in Connection, or, over
+// HTTP/2, a CONNECT whose :protocol is "websocket" (RFC 8441; see
+// "HTTP/2" in the package documentation). It does not check the rest of
+// the handshake; Upgrade does.
 func IsUpgrade(r *http.Request) bool {
 	if isExtendedConnect(r) {
 		return true
