@@ -646,9 +646,9 @@ func (m *member) write() error {
 	case 0:
 		return nil
 	case 1:
-		return m.c.writeFrames(context.Background(), m.frames[0], nil, busy)
+		return m.c.writeReadyFrames(context.Background(), m.frames[0], nil, busy)
 	}
-	return m.c.writeFrames(context.Background(), nil, m.frames, busy)
+	return m.c.writeReadyFrames(context.Background(), nil, m.frames, busy)
 }
 
 // leave stops the member's sender and drops what was waiting.
