@@ -235,14 +235,27 @@ func (o *output) emitFrames(frames [][]byte) error {
 }
 
 // writeCopied writes parts, in order, copied together into a pooled buffer
-// of size bytes (up to the pool's largest), which is written each time it
-// fills.
+// that holds size bytes or, past the pool's largest, as much as that holds;
+// the buffer is written each time it fills. A part that fills the buffer on its own goes out as it is, after
+// what was copied before it: copying it could not save a write.
 func (o *output) writeCopied(parts [][]byte, size int) error {
 	bp := getBuf(size)
 	defer putBuf(bp)
 	buf := *bp
 	n := 0
 	for _, p := range parts {
+		if len(p) >= len(buf) {
+			if n > 0 {
+				if err := o.write(buf[:n]); err != nil {
+					return err
+				}
+				n = 0
+			}
+			if err := o.write(p); err != nil {
+				return err
+			}
+			continue
+		}
 		for len(p) > 0 {
 			k := copy(buf[n:], p)
 			n += k

@@ -202,6 +202,13 @@ func TestCoalesceTimerFiringDuringTheWrite(t *testing.T) {
 // they are cut for writev: several to a call, one larger than a call can
 // take, the copy for a batch too small for writev.
 func TestOutputWritesPartsInOrder(t *testing.T) {
+	t.Run("socket", func(t *testing.T) { testOutputWritesPartsInOrder(t, false) })
+	// Another transport (TLS, an HTTP/2 stream) gets copies, but for parts
+	// that fill the buffer alone.
+	t.Run("other", func(t *testing.T) { testOutputWritesPartsInOrder(t, true) })
+}
+
+func testOutputWritesPartsInOrder(t *testing.T, hideSocket bool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +248,8 @@ func TestOutputWritesPartsInOrder(t *testing.T) {
 		{piece(10, 11), piece(maxWriteChunk+3, 12), piece(7, 13)},
 		{nil, piece(5000, 14), piece(20, 15)},
 		{piece(30, 16), nil, piece(40, 17)}, // copied together
+		{piece(30, 18), piece(10, 19), piece(maxBufSize, 20)},
+		{piece(10, 21), piece(maxBufSize-10, 22), piece(3, 23)},
 	}
 	for _, s := range sends {
 		want = append(want, s[0]...)
@@ -254,7 +263,14 @@ func TestOutputWritesPartsInOrder(t *testing.T) {
 		got <- b
 	}()
 	var o output
-	o.init(client, new(atomic.Bool), nil)
+	var w io.Writer = client
+	if hideSocket {
+		w = struct{ io.Writer }{client}
+	}
+	o.init(w, new(atomic.Bool), nil)
+	if o.vecw == hideSocket {
+		t.Fatalf("writev %v for a transport of type %T", o.vecw, w)
+	}
 	o.mu.Lock()
 	for _, b := range batches {
 		if err := o.emitFrames(slices.Clone(b)); err != nil {
