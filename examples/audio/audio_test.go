@@ -472,7 +472,7 @@ func TestRefusals(t *testing.T) {
 			p.expectRefusal(codeNotWebM)
 			return websocket.StatusPolicyViolation
 		}},
-		{"faster than anyone talks", func(a *audio) { a.burst, a.rate = 1000, 0.001 }, func(t *testing.T, p, _ *peer) websocket.StatusCode {
+		{"faster than anyone talks", func(a *audio) { a.burst, a.rate = controlCost+1000, 0.001 /* the start, then 1000 bytes of audio */ }, func(t *testing.T, p, _ *peer) websocket.StatusCode {
 			p.talk()
 			p.audio(stream[:600])
 			p.expectAudio()
@@ -481,6 +481,31 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("got %+v", r)
 			}
 			return websocket.StatusPolicyViolation
+		}},
+		{"control messages faster than anyone talks", nil, func(t *testing.T, p, _ *peer) websocket.StatusCode {
+			// Each start and stop is sent to everyone in the room: a page
+			// that sends them as fast as it can is refused, as one that
+			// sends audio too fast is. Writes fail once the server has
+			// closed, which is what the test waits for below.
+			const pairs = 1000
+			for range pairs {
+				start, _ := json.Marshal(inbound{Type: typeStart, Mime: supportedMime})
+				stop, _ := json.Marshal(inbound{Type: typeStop})
+				if p.c.WriteText(string(start)) != nil || p.c.WriteText(string(stop)) != nil {
+					break
+				}
+			}
+			for stops := 0; ; {
+				r, _ := p.next()
+				switch {
+				case r.Type == typeError && r.Code == codeTooFast:
+					return websocket.StatusPolicyViolation
+				case r.Type == typeStop:
+					if stops++; stops == pairs {
+						t.Fatalf("%d talks started and stopped at full speed, none refused", pairs)
+					}
+				}
+			}
 		}},
 		{"a talk past its limit", func(a *audio) { a.hub.limits.maxTalk = 500 }, func(t *testing.T, p, listener *peer) websocket.StatusCode {
 			p.talk()

@@ -28,6 +28,12 @@ const (
 	rate  = 64 << 10
 	burst = 256 << 10
 
+	// controlCost is what a control message takes from the same bucket,
+	// whatever its length: a start or a stop is sent to everyone in the
+	// room, so a page that sent them at full speed would flood every
+	// listener. 1 KiB allows 64 a second, where a person sends two a talk.
+	controlCost = 1 << 10
+
 	// A talk lasts at most 4 MiB, about 8 minutes at 64 kbit/s; its
 	// header, kept for late listeners, at most 16 KiB (Chromium's is
 	// under 200 bytes).

@@ -73,6 +73,10 @@ func (a *audio) serve(c *websocket.Conn, r *http.Request) {
 			continue
 		}
 
+		if !lim.allow(max(len(msg), controlCost), time.Now()) {
+			a.end(c, fail(codeTooFast, "Control messages are arriving faster than anyone presses Talk."))
+			return
+		}
 		var in inbound
 		if err := json.Unmarshal(msg, &in); err != nil {
 			if a.reply(c, fail(codeBadRequest, "Control messages are JSON objects.")) != nil {
