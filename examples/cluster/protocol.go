@@ -31,8 +31,9 @@ package main
 //	{"type":"ack","ref":"c1-17","id":"1700000000000-0"}
 //	    the message with this ref is stored, as id.
 //	{"type":"error","ref":"c1-17","error":"…"}
-//	    the message was refused (invalid) or could not be stored in time
-//	    (Redis unreachable): sending it again with the same ref is safe.
+//	    the message was refused (invalid, or sent too fast: sayBurst at
+//	    once, then sayRate a second) or could not be stored in time (Redis
+//	    unreachable): sending it again with the same ref is safe.
 
 import (
 	"errors"

@@ -1,0 +1,109 @@
+package main
+
+// Tests of one node run inside the test process, against a real
+// redis-server: for what a single client can do to a node, where the
+// whole cluster behind nginx is not needed.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/wirekit/websocket"
+)
+
+// testNode runs a node in this process, on its own redis-server, with its
+// reader, and returns the base of its WebSocket URLs (ws://host/ws) and
+// the Redis client the test may use to look at what was stored.
+func testNode(t *testing.T, tweak func(*node)) (base string, rdb *redis.Client) {
+	t.Helper()
+	r := startRedis(t)
+	rdb = redis.NewClient(&redis.Options{Addr: r.addr, ContextTimeoutEnabled: true, MaxRetries: -1})
+	logger := log.New(io.Discard, "", 0)
+	h := newHub(&store{rdb: rdb, maxLen: 1000, dedupTTL: time.Minute}, "t1", logger)
+	n := newNode("t1", h, logger)
+	if tweak != nil {
+		tweak(n)
+	}
+	srv := httptest.NewServer(n.routes())
+	ctx, cancel := context.WithCancel(context.Background())
+	var reader sync.WaitGroup
+	reader.Go(func() { h.run(ctx) })
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), time.Minute)
+		defer scancel()
+		n.ws.Shutdown(sctx)
+		srv.Close()
+		cancel()
+		rdb.Close()
+		reader.Wait()
+	})
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", rdb
+}
+
+// dialRoom joins room as name and reads the "joined" message.
+func dialRoom(t *testing.T, ctx context.Context, base, room, name string) *websocket.Conn {
+	t.Helper()
+	q := url.Values{"room": {room}, "name": {name}}
+	c, _, err := websocket.Dial(ctx, base+"?"+q.Encode(), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	var j wire
+	if err := c.ReadJSON(ctx, &j); err != nil || j.Type != "joined" {
+		t.Fatalf("joined: %+v, %v", j, err)
+	}
+	return c
+}
+
+// A client that says messages as fast as it can is refused beyond its
+// burst: otherwise one client would store thousands of messages a second
+// and have them written to every member of the room on every node, until
+// each member too slow for that was dropped.
+func TestSayRateLimited(t *testing.T) {
+	base, rdb := testNode(t, nil)
+	ctx := timeoutCtx(t, 2*time.Minute)
+	c := dialRoom(t, ctx, base, "flood", "ada")
+
+	const says = 500
+	go func() {
+		for i := range says {
+			if c.WriteJSON(ctx, inbound{Type: "say", Text: "spam", Ref: fmt.Sprintf("r%d", i)}) != nil {
+				return
+			}
+		}
+	}()
+	acks, refused := 0, 0
+	for acks+refused < says {
+		var m wire
+		if err := c.ReadJSON(ctx, &m); err != nil {
+			t.Fatalf("after %d acks and %d refusals: %v", acks, refused, err)
+		}
+		switch m.Type {
+		case "ack":
+			acks++
+		case "error":
+			if m.Ref == "" {
+				t.Fatalf("a refusal without the message's ref: %+v", m)
+			}
+			refused++
+		}
+	}
+	stored, err := rdb.XLen(ctx, logKey("flood")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d messages said at once: %d stored, %d refused", says, acks, refused)
+	if refused == 0 || stored != int64(acks) || acks > 2*sayBurst {
+		t.Fatalf("%d messages said at once: %d acknowledged, %d refused, %d stored; want at most about %d stored, the rest refused", says, acks, refused, stored, sayBurst)
+	}
+}
