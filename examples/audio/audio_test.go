@@ -33,7 +33,7 @@ func testServer(t *testing.T, tweak func(*audio)) (base string, h *hub) {
 func testServerWS(t *testing.T, tweak func(*audio)) (base string, h *hub, ws *websocket.Server) {
 	t.Helper()
 	a := &audio{
-		hub:          newHub(limits{maxChunk: maxChunk, maxTalk: maxTalk, maxHeader: maxHeader, maxBacklog: maxBacklog}, nil),
+		hub:          newHub(limits{maxChunk: maxChunk, maxTalk: maxTalk, maxTalkTime: maxTalkTime, maxHeader: maxHeader, maxBacklog: maxBacklog}, nil),
 		rate:         rate,
 		burst:        burst,
 		writeTimeout: 30 * time.Second, // no test client stalls: only a bug reaches it
@@ -533,6 +533,28 @@ func TestRefusals(t *testing.T) {
 			p.send(inbound{Type: typeStop})
 			p.talk()
 			listener.expect(typeStart)
+			return 0
+		}},
+		{"a talk past its time", func(a *audio) { a.hub.limits.maxTalkTime = time.Second }, func(t *testing.T, p, listener *peer) websocket.StatusCode {
+			// The page takes the floor and sends nothing, or too little to
+			// reach the length limit: the room ends the talk at its time
+			// limit rather than let one page keep the floor.
+			p.talk()
+			listener.expect(typeStart)
+			if s := listener.expect(typeStop); s.Bytes != 0 {
+				t.Fatalf("stop = %+v", s)
+			}
+			p.expect(typeStop)
+			// Audio the page sent before it heard is refused with a
+			// talk_limit, then dropped; the connection stays open.
+			p.audio(stream[:100])
+			if r := p.expect(typeError); r.Code != codeTalkLimit {
+				t.Fatalf("got %+v", r)
+			}
+			p.audio(stream[100:200])
+			p.send(inbound{Type: typeStop})
+			listener.talk()
+			p.expect(typeStart)
 			return 0
 		}},
 		{"an unknown message", nil, func(t *testing.T, p, _ *peer) websocket.StatusCode {

@@ -40,6 +40,12 @@ const (
 	maxTalk   = 4 << 20
 	maxHeader = 16 << 10
 
+	// maxTalkTime ends a talk that lasts longer, however little it sent:
+	// a page that took the floor and sent nothing, or a trickle, would
+	// otherwise keep it for as long as its connection lasts. 10 minutes
+	// is past the 8 that maxTalk takes at 64 kbit/s.
+	maxTalkTime = 10 * time.Minute
+
 	// maxBacklog is what may wait for one listener: 256 KiB is half a
 	// minute of audio. A listener that far behind is dropped (1013); its
 	// page reconnects and joins the talk at its next cluster.
@@ -62,10 +68,11 @@ func newServer(logger *log.Logger) (http.Handler, *websocket.Server) {
 	}
 	return routes(&audio{
 		hub: newHub(limits{
-			maxChunk:   maxChunk,
-			maxTalk:    maxTalk,
-			maxHeader:  maxHeader,
-			maxBacklog: maxBacklog,
+			maxChunk:    maxChunk,
+			maxTalk:     maxTalk,
+			maxTalkTime: maxTalkTime,
+			maxHeader:   maxHeader,
+			maxBacklog:  maxBacklog,
 		}, onDrop),
 		rate:         rate,
 		burst:        burst,
