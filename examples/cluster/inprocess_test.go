@@ -107,3 +107,45 @@ func TestSayRateLimited(t *testing.T) {
 		t.Fatalf("%d messages said at once: %d acknowledged, %d refused, %d stored; want at most about %d stored, the rest refused", says, acks, refused, stored, sayBurst)
 	}
 }
+
+// The longest text a client may say arrives whole however its JSON is
+// escaped: Python's json.dumps, for one, writes every character outside
+// ASCII as \u escapes, 12 bytes for a rune outside the BMP (a surrogate
+// pair), where the read limit had counted 6 at most.
+func TestSayLongestEscaped(t *testing.T) {
+	base, rdb := testNode(t, nil)
+	ctx := timeoutCtx(t, 2*time.Minute)
+	c := dialRoom(t, ctx, base, "escaped", "ada")
+
+	text := strings.Repeat("\U0001F600", maxTextRunes)
+	ref := strings.Repeat("r", maxRefLen)
+	var msg strings.Builder
+	msg.WriteString(`{"type":"say","text":"`)
+	for range maxTextRunes {
+		msg.WriteString(`\ud83d\ude00`)
+	}
+	msg.WriteString(`","ref":"`)
+	for range maxRefLen {
+		msg.WriteString(`\u0072`) // "r", escaped as an encoder may
+	}
+	msg.WriteString(`"}`)
+	if err := c.WriteMessage(ctx, websocket.MessageText, []byte(msg.String())); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var m wire
+		if err := c.ReadJSON(ctx, &m); err != nil {
+			t.Fatalf("a say of %d bytes, valid once decoded: %v", msg.Len(), err)
+		}
+		if m.Type == "error" {
+			t.Fatalf("refused: %+v", m)
+		}
+		if m.Type == "ack" && m.Ref == ref {
+			break
+		}
+	}
+	msgs, err := rdb.XRange(ctx, logKey("escaped"), "-", "+").Result()
+	if err != nil || len(msgs) != 1 || entryOf(msgs[0]).Text != text {
+		t.Fatalf("stored: %d messages, %v", len(msgs), err)
+	}
+}

@@ -53,8 +53,12 @@ const (
 	// six bytes, and no rune takes more.
 	maxEntryBytes = 6*(maxTextRunes+maxNameRunes) + maxRefLen + 128
 
-	// readLimit fits the largest valid "say".
-	readLimit = 6*maxTextRunes + maxRefLen + 128
+	// readLimit fits the largest valid "say", however a client's encoder
+	// escapes it: a rune outside the BMP may come as a surrogate pair of
+	// \u escapes, 12 bytes (Python's json.dumps writes every non-ASCII
+	// rune so), any other character as one, 6; 256 is for the rest (the
+	// keys, escaped too, and some white space).
+	readLimit = 12*maxTextRunes + 6*maxRefLen + 256
 )
 
 type inbound struct {
