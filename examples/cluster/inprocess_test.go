@@ -149,3 +149,31 @@ func TestSayLongestEscaped(t *testing.T) {
 		t.Fatalf("stored: %d messages, %v", len(msgs), err)
 	}
 }
+
+// A -dedup under a second is a valid duration, and was sent to Redis as
+// "EX 0", which it refuses: the script had already added the message, the
+// node retried it as unstored, and each retry added another copy.
+func TestShortDedupStoresOnce(t *testing.T) {
+	base, rdb := testNode(t, func(n *node) {
+		n.hub.store.dedupTTL = 500 * time.Millisecond
+		n.sendTimeout = 3 * time.Second
+	})
+	ctx := timeoutCtx(t, 2*time.Minute)
+	c := dialRoom(t, ctx, base, "dedup", "ada")
+	if err := c.WriteJSON(ctx, inbound{Type: "say", Text: "once", Ref: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	var m wire
+	for m.Type != "ack" && m.Type != "error" {
+		if err := c.ReadJSON(ctx, &m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := rdb.XLen(ctx, logKey("dedup")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Type != "ack" || n != 1 {
+		t.Fatalf("answered %+v; the stream holds %d messages, want 1", m, n)
+	}
+}
