@@ -177,3 +177,31 @@ func TestShortDedupStoresOnce(t *testing.T) {
 		t.Fatalf("answered %+v; the stream holds %d messages, want 1", m, n)
 	}
 }
+
+// since may name any ID, the largest too: nothing can follow it, and the
+// client joins with nothing replayed, where Redis refused the range
+// "(max" and the join retried until its timeout, then closed with 1013,
+// which told the client to try again, forever.
+func TestSinceLargestID(t *testing.T) {
+	base, _ := testNode(t, func(n *node) { n.joinTimeout = 5 * time.Second })
+	ctx := timeoutCtx(t, 2*time.Minute)
+	q := url.Values{"room": {"far"}, "name": {"ada"}, "since": {"18446744073709551615-18446744073709551615"}}
+	c, _, err := websocket.Dial(ctx, base+"?"+q.Encode(), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.CloseNow()
+	var j wire
+	if err := c.ReadJSON(ctx, &j); err != nil || j.Type != "joined" || j.Replayed != 0 {
+		t.Fatalf("joined: %+v, %v", j, err)
+	}
+	// And it is in the room: what is said there reaches it.
+	other := dialRoom(t, ctx, base, "far", "bob")
+	if err := other.WriteJSON(ctx, inbound{Type: "say", Text: "hi", Ref: "b1"}); err != nil {
+		t.Fatal(err)
+	}
+	var m wire
+	if err := c.ReadJSON(ctx, &m); err != nil || m.Type != "msg" || m.Ref != "b1" {
+		t.Fatalf("got %+v, %v; want bob's message", m, err)
+	}
+}

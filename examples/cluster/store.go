@@ -112,7 +112,12 @@ func (s *store) recent(ctx context.Context, room, upto string, n int64) ([]entry
 func (s *store) after(ctx context.Context, room string, since streamID, upto string, limit int64) (_ []entry, clamped streamID, gap bool, err error) {
 	pipe := s.rdb.Pipeline()
 	info := pipe.XInfoStream(ctx, logKey(room))
-	rng := pipe.XRevRangeN(ctx, logKey(room), upto, "("+since.String(), limit+1)
+	var rng *redis.XMessageSliceCmd
+	if since != lastPossibleID {
+		// Redis refuses a range from "(" the largest ID: nothing can
+		// follow it, so there is nothing to ask for.
+		rng = pipe.XRevRangeN(ctx, logKey(room), upto, "("+since.String(), limit+1)
+	}
 	pipe.Exec(ctx) // errors are read per command below
 
 	var last, deleted streamID
@@ -129,9 +134,11 @@ func (s *store) after(ctx context.Context, room string, since streamID, upto str
 	default:
 		return nil, since, false, err
 	}
-	msgs, err := rng.Result()
-	if err != nil {
-		return nil, since, false, err
+	var msgs []redis.XMessage
+	if rng != nil {
+		if msgs, err = rng.Result(); err != nil {
+			return nil, since, false, err
+		}
 	}
 	if last.less(since) {
 		since = last
