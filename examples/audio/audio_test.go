@@ -745,3 +745,28 @@ func TestChromiumRecordingRelayed(t *testing.T) {
 	}
 	t.Logf("the late listener heard %d of %d bytes", len(heardLate), len(stream))
 }
+
+// The header kept for late listeners is the header alone, however large
+// the chunk it arrived in: the room used to keep the whole chunk's array
+// behind it, up to maxChunk more than the maxHeader the README promises,
+// for as long as the talk lasted.
+func TestHeaderKeptAlone(t *testing.T) {
+	base, h := testServer(t, nil)
+	speaker := enter(t, base, "lobby")
+	speaker.talk()
+	stream, header, _ := testStream(1)
+	first := append(stream[:header:header], open(idCluster)...)
+	first = append(first, pad(0xEC, maxChunk-len(first))...) // a Void element
+	speaker.audio(first)
+	speaker.expectAudio()
+
+	h.mu.Lock()
+	rm := h.rooms["lobby"]
+	h.mu.Unlock()
+	rm.mu.Lock()
+	kept, room := len(rm.live.header), cap(rm.live.header)
+	rm.mu.Unlock()
+	if kept != header || room > maxHeader {
+		t.Fatalf("the room keeps a header of %d bytes in %d, want %d in at most %d", kept, room, header, maxHeader)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -250,7 +251,9 @@ func (r *room) relay(c *websocket.Conn, chunk []byte) error {
 		t.header = append(t.header, chunk...)
 		switch {
 		case cluster != nil && cluster.Offset <= int64(r.hub.limits.maxHeader):
-			t.header = t.header[:cluster.Offset]
+			// A copy: the header is kept for the whole talk, and the
+			// array behind it holds the rest of the chunk too.
+			t.header = slices.Clone(t.header[:cluster.Offset])
 			t.headerDone = true
 		case cluster != nil || len(t.header) > r.hub.limits.maxHeader:
 			err = fmt.Errorf("%w: no cluster in its first %d bytes", errNotWebM, r.hub.limits.maxHeader)
