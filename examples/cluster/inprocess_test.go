@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -203,5 +204,47 @@ func TestSinceLargestID(t *testing.T) {
 	var m wire
 	if err := c.ReadJSON(ctx, &m); err != nil || m.Type != "msg" || m.Ref != "b1" {
 		t.Fatalf("got %+v, %v; want bob's message", m, err)
+	}
+}
+
+// What one join replays is bounded in bytes as well as in messages: each
+// join frames its replay for itself, and a client that asks for all of a
+// room of long messages (since=0) and then reads nothing held the node to
+// 1,000 of them, about 6 MB, until its Broadcaster gave up on it: a few
+// hundred such connections, cheap to open again and again, and the node
+// held gigabytes.
+func TestReplayBoundedInBytes(t *testing.T) {
+	base, rdb := testNode(t, nil)
+	ctx := timeoutCtx(t, 2*time.Minute)
+	st := &store{rdb: rdb, maxLen: 10000, dedupTTL: time.Minute}
+	long := strings.Repeat("<>&", maxTextRunes/3) // 6 bytes a rune once framed
+	for i := range 1000 {
+		if _, err := st.append(ctx, "long", "ada", long, fmt.Sprintf("r%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := url.Values{"room": {"long"}, "name": {"bob"}, "since": {"0"}}
+	c, _, err := websocket.Dial(ctx, base+"?"+q.Encode(), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.CloseNow()
+	var j wire
+	if err := c.ReadJSON(ctx, &j); err != nil || j.Type != "joined" {
+		t.Fatalf("joined: %+v, %v", j, err)
+	}
+	size := 0
+	var last wire
+	for range j.Replayed {
+		_, msg, err := c.ReadMessage(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size += len(msg)
+		json.Unmarshal(msg, &last)
+	}
+	t.Logf("replayed %d messages, %d bytes, gap %v", j.Replayed, size, j.Gap)
+	if size > replayBytes || !j.Gap || last.Ref != "r999" {
+		t.Fatalf("replayed %d messages of %d bytes (gap %v), the last %q; want at most %d bytes, the newest, and a gap", j.Replayed, size, j.Gap, last.Ref, replayBytes)
 	}
 }

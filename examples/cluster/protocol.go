@@ -24,7 +24,7 @@ package main
 //	{"type":"joined","room":"lobby","node":"n1","replayed":3,"gap":true}
 //	    first; replayed messages follow. gap: some messages after since
 //	    are no longer kept (the stream is capped) or were past the replay
-//	    limit.
+//	    limits (1,000 messages, 1 MiB).
 //	{"type":"msg","id":"1700000000000-0","name":"Ada","text":"hello","ref":"c1-17"}
 //	    a message, in the room's order: ids only grow. The client keeps
 //	    the last id to resume with.
@@ -48,10 +48,6 @@ const (
 	maxNameRunes = 32
 	maxTextRunes = 1000
 	maxRefLen    = 64
-
-	// maxEntryBytes bounds one framed "msg": JSON escapes <, > and & as
-	// six bytes, and no rune takes more.
-	maxEntryBytes = 6*(maxTextRunes+maxNameRunes) + maxRefLen + 128
 
 	// readLimit fits the largest valid "say", however a client's encoder
 	// escapes it: a rune outside the BMP may come as a surrogate pair of
