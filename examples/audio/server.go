@@ -28,11 +28,23 @@ const (
 	rate  = 64 << 10
 	burst = 256 << 10
 
+	// controlCost is what a control message takes from the same bucket,
+	// whatever its length: a start or a stop is sent to everyone in the
+	// room, so a page that sent them at full speed would flood every
+	// listener. 1 KiB allows 64 a second, where a person sends two a talk.
+	controlCost = 1 << 10
+
 	// A talk lasts at most 4 MiB, about 8 minutes at 64 kbit/s; its
 	// header, kept for late listeners, at most 16 KiB (Chromium's is
 	// under 200 bytes).
 	maxTalk   = 4 << 20
 	maxHeader = 16 << 10
+
+	// maxTalkTime ends a talk that lasts longer, however little it sent:
+	// a page that took the floor and sent nothing, or a trickle, would
+	// otherwise keep it for as long as its connection lasts. 10 minutes
+	// is past the 8 that maxTalk takes at 64 kbit/s.
+	maxTalkTime = 10 * time.Minute
 
 	// maxBacklog is what may wait for one listener: 256 KiB is half a
 	// minute of audio. A listener that far behind is dropped (1013); its
@@ -56,10 +68,11 @@ func newServer(logger *log.Logger) (http.Handler, *websocket.Server) {
 	}
 	return routes(&audio{
 		hub: newHub(limits{
-			maxChunk:   maxChunk,
-			maxTalk:    maxTalk,
-			maxHeader:  maxHeader,
-			maxBacklog: maxBacklog,
+			maxChunk:    maxChunk,
+			maxTalk:     maxTalk,
+			maxTalkTime: maxTalkTime,
+			maxHeader:   maxHeader,
+			maxBacklog:  maxBacklog,
 		}, onDrop),
 		rate:         rate,
 		burst:        burst,
