@@ -1,7 +1,8 @@
 // Package webapp holds the plumbing the example servers share and that is
 // not about WebSockets: stopping on a signal, serving until then and
 // shutting down gracefully, and serving a page's embedded files with the
-// headers that keep it to its own scripts and styles. Each example still
+// headers that keep it to its own scripts and styles, beside the files all
+// the pages share (common/: a base stylesheet). Each example still
 // shows its own WebSocket endpoint, and passes its websocket.Server's
 // Shutdown to Serve, because http.Server.Shutdown does not see hijacked
 // connections.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -30,6 +31,19 @@ func TestFilesHeaders(t *testing.T) {
 		if h.Get("Content-Security-Policy") != tc.csp || h.Get("Permissions-Policy") != tc.permits ||
 			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" {
 			t.Errorf("%s: headers %v", tc.name, h)
+		}
+	}
+}
+
+// The shared files are served beside the page's, with the same headers.
+func TestFilesCommon(t *testing.T) {
+	fsys := fstest.MapFS{"static/style.css": {Data: []byte("p {}")}}
+	h := Files(fsys, "static", nil)
+	for _, path := range []string{"/style.css", "/common/base.css"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/css") || rec.Header().Get("Content-Security-Policy") != CSP {
+			t.Errorf("GET %s: %d %v", path, rec.Code, rec.Header())
 		}
 	}
 }
