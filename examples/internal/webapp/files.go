@@ -7,7 +7,8 @@ import (
 )
 
 // common holds what every example page may use, served under /common/
-// beside the page's own files: base.css, the shared look.
+// beside the page's own files: base.css, the shared look, and
+// reconnect.js, how a page waits before it reconnects its WebSocket.
 //
 //go:embed common
 var common embed.FS
@@ -22,7 +23,8 @@ const CSP = "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame
 
 // Files serves the files under dir in fsys, typically an embed.FS that
 // holds a page, and under /common/ the files all the example pages share
-// (base.css, the stylesheet a page links before its own). Each
+// (base.css, the stylesheet a page links before its own, and
+// reconnect.js). Each
 // response carries the headers in hdr (which may be nil) and these unless
 // hdr sets them: Content-Security-Policy CSP, X-Content-Type-Options
 // nosniff and Referrer-Policy no-referrer. It panics if dir is not a valid

@@ -2,7 +2,8 @@
 // not about WebSockets: stopping on a signal, serving until then and
 // shutting down gracefully, and serving a page's embedded files with the
 // headers that keep it to its own scripts and styles, beside the files all
-// the pages share (common/: a base stylesheet). Each example still
+// the pages share (common/: a base stylesheet, and the backoff a page
+// waits with before it reconnects). Each example still
 // shows its own WebSocket endpoint, and passes its websocket.Server's
 // Shutdown to Serve, because http.Server.Shutdown does not see hijacked
 // connections.

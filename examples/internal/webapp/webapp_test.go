@@ -39,10 +39,10 @@ func TestFilesHeaders(t *testing.T) {
 func TestFilesCommon(t *testing.T) {
 	fsys := fstest.MapFS{"static/style.css": {Data: []byte("p {}")}}
 	h := Files(fsys, "static", nil)
-	for _, path := range []string{"/style.css", "/common/base.css"} {
+	for path, typ := range map[string]string{"/style.css": "text/css", "/common/base.css": "text/css", "/common/reconnect.js": "text/javascript"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
-		if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/css") || rec.Header().Get("Content-Security-Policy") != CSP {
+		if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), typ) || rec.Header().Get("Content-Security-Policy") != CSP {
 			t.Errorf("GET %s: %d %v", path, rec.Code, rec.Header())
 		}
 	}
