@@ -11,7 +11,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,28 +46,10 @@ func testServerWS(t *testing.T, tweak func(*audio)) (base string, h *hub, ws *we
 	return "ws" + strings.TrimPrefix(url, "http") + "/ws?room=", a.hub, ws
 }
 
-// lockedBuffer is a log destination that handlers and the test share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A browser's close() (1005, no status), a closed tab (1001), a normal
 // close and a shutdown are no news for the log; a chunk over the limit is.
 func TestLogsOnlyUnexpectedEnds(t *testing.T) {
-	var logs lockedBuffer
+	var logs wstest.Buffer
 	base, _, ws := testServerWS(t, func(a *audio) { a.log = log.New(&logs, "", 0) })
 	for _, close := range []struct {
 		name    string
@@ -612,7 +593,7 @@ func TestRefusedHandshakes(t *testing.T) {
 // A long talk streams through: the server's memory does not grow with it,
 // and a listener that stops reading is dropped rather than buffered for.
 func TestLongTalkInBoundedMemory(t *testing.T) {
-	var logs lockedBuffer
+	var logs wstest.Buffer
 	base, h, ws := testServerWS(t, func(a *audio) {
 		a.rate, a.burst = 1<<40, 1<<40 // as fast as the test can send
 		a.hub.limits.maxTalk = 1 << 40

@@ -2,13 +2,13 @@ package main
 
 import (
 	"embed"
-	"io/fs"
 	"log"
 	"net/http"
 	"regexp"
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 //go:embed static
@@ -95,12 +95,8 @@ func routes(a *audio) (http.Handler, *websocket.Server) {
 	}
 	ws.MaxConns = 500
 
-	static, err := fs.Sub(staticFiles, "static")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /", securityHeaders(http.FileServerFS(static)))
+	mux.Handle("GET /", webapp.Files(staticFiles, "static", pageHeaders))
 	// The room is checked before the upgrade, so a bad name is an HTTP
 	// 400 rather than a connection that opens only to close.
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
@@ -113,16 +109,11 @@ func routes(a *audio) (http.Handler, *websocket.Server) {
 	return mux, ws
 }
 
-// securityHeaders keeps the page to its own scripts and styles; media may
-// come from blob: URLs, which is how a MediaSource reaches the player.
-func securityHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hdr := w.Header()
-		hdr.Set("Content-Security-Policy", "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-		hdr.Set("X-Content-Type-Options", "nosniff")
-		hdr.Set("Referrer-Policy", "no-referrer")
-		// The page asks for the microphone; nothing else may.
-		hdr.Set("Permissions-Policy", "microphone=(self), camera=()")
-		h.ServeHTTP(w, r)
-	})
+// pageHeaders keep the page to its own scripts and styles; media may come
+// from blob: URLs, which is how a MediaSource reaches the player, and the
+// room form submits to the page itself. The page asks for the microphone;
+// nothing else may.
+var pageHeaders = http.Header{
+	"Content-Security-Policy": {"default-src 'self'; media-src 'self' blob:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+	"Permissions-Policy":      {"microphone=(self), camera=()"},
 }
