@@ -16,108 +16,148 @@ import (
 
 var benchSizes = []int{16, 1 << 10, 64 << 10, 1 << 20}
 
-func benchConn(data []byte) *Conn {
-	return newConn(&replayTransport{data: data}, nil, "", nil)
+// The hot paths of a server's Conn, over an in-memory transport that
+// replays one frame for reads and discards writes. Each body takes the Conn
+// to measure and how to frame what it reads, so that client_bench_test.go
+// runs the same ones on a client's Conn.
+
+// benchSide is what a benchmark body needs of a side: its Conn over a
+// transport that replays data, and the frames its peer sends.
+type benchSide struct {
+	conn  func(data []byte) *Conn
+	frame func(op byte, p []byte) []byte
+}
+
+var serverSide = benchSide{
+	conn: func(data []byte) *Conn {
+		return newConn(&replayTransport{data: data}, nil, "", nil)
+	},
+	// A client's frames are masked.
+	frame: func(op byte, p []byte) []byte {
+		return wstest.Frame{Fin: true, Op: op, Payload: p}.Masked()
+	},
 }
 
 func BenchmarkReadMessage(b *testing.B) {
+	benchReadMessage(b, serverSide)
+}
+
+func BenchmarkReadText(b *testing.B) {
+	benchReadText(b, serverSide)
+}
+
+func BenchmarkReader(b *testing.B) {
+	benchReader(b, serverSide)
+}
+
+func BenchmarkWriteMessage(b *testing.B) {
+	benchWriteMessage(b, serverSide)
+}
+
+// BenchmarkWriter streams each message in two writes.
+func BenchmarkWriter(b *testing.B) {
+	benchWriter(b, serverSide)
+}
+
+func benchReadMessage(b *testing.B, side benchSide) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			frame := wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: make([]byte, n)}.Masked()
-			c := benchConn(frame)
+			c := side.conn(side.frame(wstest.OpBinary, make([]byte, n)))
 			var buf []byte
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			for b.Loop() {
-				var err error
-				if _, buf, err = c.ReadMessage(context.Background(), buf[:0]); err != nil {
-					b.Fatal(err)
-				}
-			}
+			measure(b, n, func() (err error) {
+				_, buf, err = c.ReadMessage(context.Background(), buf[:0])
+				return err
+			})
 		})
 	}
 }
 
-func BenchmarkReadText(b *testing.B) {
+// benchReadText is ReadMessage of text: UTF-8 validation included.
+func benchReadText(b *testing.B, side benchSide) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			p := make([]byte, n)
 			for i := range p {
 				p[i] = 'a' + byte(i%26)
 			}
-			c := benchConn(wstest.Frame{Fin: true, Op: wstest.OpText, Payload: p}.Masked())
+			c := side.conn(side.frame(wstest.OpText, p))
 			var buf []byte
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			for b.Loop() {
-				var err error
-				if _, buf, err = c.ReadMessage(context.Background(), buf[:0]); err != nil {
-					b.Fatal(err)
-				}
-			}
+			measure(b, n, func() (err error) {
+				_, buf, err = c.ReadMessage(context.Background(), buf[:0])
+				return err
+			})
 		})
 	}
 }
 
-func BenchmarkReader(b *testing.B) {
+func benchReader(b *testing.B, side benchSide) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			c := benchConn(wstest.Frame{Fin: true, Op: wstest.OpBinary, Payload: make([]byte, n)}.Masked())
+			c := side.conn(side.frame(wstest.OpBinary, make([]byte, n)))
 			buf := make([]byte, 32<<10)
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			for b.Loop() {
+			measure(b, n, func() error {
 				_, r, err := c.Reader(context.Background())
 				if err != nil {
-					b.Fatal(err)
+					return err
 				}
 				for {
 					if _, err := r.Read(buf); err == io.EOF {
-						break
+						return nil
 					} else if err != nil {
-						b.Fatal(err)
+						return err
 					}
 				}
-			}
+			})
 		})
 	}
 }
 
-func BenchmarkWriteMessage(b *testing.B) {
+func benchWriteMessage(b *testing.B, side benchSide) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			c := benchConn([]byte{0})
+			c := side.conn([]byte{0})
 			p := make([]byte, n)
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := c.WriteMessage(context.Background(), MessageBinary, p); err != nil {
-					b.Fatal(err)
-				}
-			}
+			measure(b, n, func() error {
+				return c.WriteMessage(context.Background(), MessageBinary, p)
+			})
 		})
 	}
 }
 
-func BenchmarkWriter(b *testing.B) {
+func benchWriter(b *testing.B, side benchSide) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			c := benchConn([]byte{0})
+			c := side.conn([]byte{0})
 			p := make([]byte, n)
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			for b.Loop() {
+			measure(b, n, func() error {
 				w, err := c.Writer(context.Background(), MessageBinary)
 				if err != nil {
-					b.Fatal(err)
+					return err
 				}
 				w.Write(p[:n/2])
 				w.Write(p[n/2:])
-				if err := w.Close(); err != nil {
-					b.Fatal(err)
-				}
-			}
+				return w.Close()
+			})
 		})
+	}
+}
+
+// measure runs op once to warm up, then in the benchmark's loop, with n
+// bytes a message. The first message of a connection fills the buffer
+// pools and grows the caller's buffer, a cost paid once (or once per
+// garbage collection, for pooled buffers), not per message: B/op and
+// allocs/op are then the steady state.
+func measure(b *testing.B, n int, op func() error) {
+	b.Helper()
+	if err := op(); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

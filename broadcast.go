@@ -111,8 +111,8 @@ func (b *Broadcaster) Stats() BroadcastStats {
 // Invariants, under mu: queue holds the messages waiting, in order; an
 // entry whose pm is nil was replaced by a newer value for its key, and
 // holes counts them; backlog is the sum of the frames' lengths of the
-// others; keys maps each key with a value waiting to its index in queue. While sending, the
-// sender owns batch and frames.
+// others; keys maps each key with a value waiting to its index in queue.
+// While sending, the sender owns batch and frames.
 type member struct {
 	b         *Broadcaster
 	c         *Conn
@@ -268,20 +268,15 @@ func (b *Broadcaster) Add(c *Conn) {
 func (b *Broadcaster) Remove(c *Conn) {
 	b.mu.Lock()
 	m := b.members[c]
-	delete(b.members, c)
-	empty := m != nil && len(b.members) == 0
 	b.mu.Unlock()
 	if m != nil {
 		c.removeCloseHook(m.left)
-		m.leave()
-	}
-	if empty {
-		b.emptied()
+		b.drop(c, m)
 	}
 }
 
-// drop removes m, whose connection ended or is ending, if it is still c's
-// member.
+// drop removes m if it is still c's member: its connection ended or is
+// ending, or Remove was called.
 func (b *Broadcaster) drop(c *Conn, m *member) {
 	b.mu.Lock()
 	removed := b.members[c] == m
@@ -390,7 +385,7 @@ func (b *Broadcaster) publish(key string, pm *PreparedMessage) int {
 	// before Publish returns, without a goroutine at all.
 	d.sendAll()
 	for _, m := range slow {
-		b.dropSlow(m, fmt.Errorf("%w: more than %d bytes were waiting for it", ErrSlowConsumer, limit))
+		b.dropSlow(m, backlogError(limit), false)
 	}
 	if empty {
 		b.emptied()
@@ -418,7 +413,7 @@ func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
 	delete(b.members, c)
 	empty := len(b.members) == 0
 	b.mu.Unlock()
-	b.dropSlow(m, fmt.Errorf("%w: more than %d bytes were waiting for it", ErrSlowConsumer, limit))
+	b.dropSlow(m, backlogError(limit), false)
 	if empty {
 		b.emptied()
 	}
@@ -435,17 +430,29 @@ func (b *Broadcaster) maxBacklog() int {
 	return b.MaxBacklog
 }
 
-// dropSlow ends a member removed for falling behind: it counts it, starts
-// closing the connection and tells OnDrop, both off the caller's
-// goroutine and apart, so that an OnDrop that waits for the connection to
-// end does not hold up its close.
-func (b *Broadcaster) dropSlow(m *member, why error) {
+// backlogError says why a member whose backlog passed limit was dropped.
+func backlogError(limit int) error {
+	return fmt.Errorf("%w: more than %d bytes were waiting for it", ErrSlowConsumer, limit)
+}
+
+// dropSlow ends a member removed for falling behind: it counts it, tells
+// OnDrop on a goroutine of its own, and ends the connection. One whose
+// write stalled is shut at once, since a peer that does not read could
+// not read a Close frame either; any other is closed with
+// StatusTryAgainLater, off the caller's goroutine and apart from OnDrop,
+// so that an OnDrop that waits for the connection to end does not hold up
+// its close.
+func (b *Broadcaster) dropSlow(m *member, why error, stalled bool) {
 	b.dropped.Add(1)
 	m.c.removeCloseHook(m.left)
 	m.leave()
-	go m.c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", why, false)
 	if b.OnDrop != nil {
 		go b.OnDrop(m.c, why)
+	}
+	if stalled {
+		m.c.shutdown(why)
+	} else {
+		go m.c.closeWith(StatusTryAgainLater, "too slow: messages were piling up", why, false)
 	}
 }
 
@@ -456,9 +463,7 @@ func (b *Broadcaster) dropSlow(m *member, why error) {
 // MaxBacklog, which a slow but steady peer takes in many timeouts. One
 // timer for the whole Broadcaster does this, rather than a timer per
 // write, so a delivery costs no allocation; a stuck write is noticed
-// within 1.5 timeouts of when it began or was last seen moving. The
-// connection is closed at once: a peer that does not read could not read a
-// Close frame either.
+// within 1.5 timeouts of when it began or was last seen moving.
 func (b *Broadcaster) sweep() {
 	now := time.Now().UnixNano()
 	var stuck []*member
@@ -498,14 +503,7 @@ func (b *Broadcaster) sweep() {
 	empty := len(stuck) > 0 && len(b.members) == 0
 	b.mu.Unlock()
 	for _, m := range stuck {
-		why := fmt.Errorf("%w: a write to it stalled for more than %v", ErrSlowConsumer, m.timeout)
-		b.dropped.Add(1)
-		m.c.removeCloseHook(m.left)
-		m.leave()
-		if b.OnDrop != nil {
-			go b.OnDrop(m.c, why)
-		}
-		m.c.shutdown(why)
+		b.dropSlow(m, fmt.Errorf("%w: a write to it stalled for more than %v", ErrSlowConsumer, m.timeout), true)
 	}
 	if empty {
 		b.emptied()
@@ -539,9 +537,7 @@ func (m *member) enqueue(key string, pm *PreparedMessage, limit int, d *dispatch
 		}
 	}
 	if limit >= 0 && m.backlog+len(pm.frame) > limit+m.allowance && m.backlog > 0 {
-		m.gone = true
-		clear(m.queue)
-		m.queue, m.backlog, m.holes, m.keys = nil, 0, 0, nil
+		m.discard()
 		return false
 	}
 	if key != "" {
@@ -781,16 +777,22 @@ func (m *member) write() error {
 	case 0:
 		return nil
 	case 1:
-		return m.c.writeFrames(context.Background(), m.frames[0], nil, busy)
+		return m.c.writeReadyFrames(context.Background(), m.frames[0], nil, busy)
 	}
-	return m.c.writeFrames(context.Background(), nil, m.frames, busy)
+	return m.c.writeReadyFrames(context.Background(), nil, m.frames, busy)
 }
 
 // leave stops the member's sender and drops what was waiting.
 func (m *member) leave() {
 	m.mu.Lock()
+	m.discard()
+	m.mu.Unlock()
+}
+
+// discard marks the member gone and drops what was waiting. The caller
+// holds mu.
+func (m *member) discard() {
 	m.gone = true
 	clear(m.queue)
 	m.queue, m.backlog, m.holes, m.keys = nil, 0, 0, nil
-	m.mu.Unlock()
 }

@@ -258,18 +258,27 @@ func TestDialDeflateOffer(t *testing.T) {
 }
 
 // rawUpgrade answers a handshake with 101 and the given extra header
-// lines, {accept} standing for the right Sec-WebSocket-Accept.
-func rawUpgrade(lines string) http.HandlerFunc {
+// lines, {accept} standing for the right Sec-WebSocket-Accept, then reads
+// what the client sends until it closes.
+func rawUpgrade(lines string) http.HandlerFunc { return rawServer(lines, nil) }
+
+// rawServer answers a handshake as rawUpgrade does, then hands the
+// connection to then, and closes it when then returns.
+func rawServer(lines string, then func(brw *bufio.ReadWriter)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		nc, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			return
 		}
 		defer nc.Close()
-		lines = strings.ReplaceAll(lines, "{accept}", AcceptKey(r.Header.Get("Sec-WebSocket-Key")))
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + lines + "\r\n")
+		head := strings.ReplaceAll(lines, "{accept}", AcceptKey(r.Header.Get("Sec-WebSocket-Key")))
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + head + "\r\n")
 		brw.Flush()
-		io.Copy(io.Discard, nc)
+		if then == nil {
+			io.Copy(io.Discard, nc)
+			return
+		}
+		then(brw)
 	}
 }
 
@@ -297,14 +306,7 @@ func rawUpgradeWithout(name string) http.HandlerFunc {
 // A server that masks its frames breaks RFC 6455 §5.1: the client fails
 // the connection with 1002.
 func TestDialRefusesMaskedServerFrames(t *testing.T) {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		nc, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-			AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n")
+	ts := httptest.NewServer(rawServer("Sec-WebSocket-Accept: {accept}\r\n", func(brw *bufio.ReadWriter) {
 		// A masked text frame "hi" with a zero key.
 		brw.Write([]byte{0x81, 0x82, 0, 0, 0, 0, 'h', 'i'})
 		brw.Flush()
@@ -334,15 +336,7 @@ func TestDialRefusesMaskedServerFrames(t *testing.T) {
 // The client's frames are masked, each with its own key.
 func TestDialMasksFrames(t *testing.T) {
 	keys := make(chan [4]byte, 2)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		nc, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-			AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n")
-		brw.Flush()
+	ts := httptest.NewServer(rawServer("Sec-WebSocket-Accept: {accept}\r\n", func(brw *bufio.ReadWriter) {
 		for range 2 {
 			var f [2 + 4 + 5]byte
 			if _, err := io.ReadFull(brw, f[:]); err != nil {
@@ -542,15 +536,8 @@ func TestDialRefusesAnOversizedResponseHeader(t *testing.T) {
 // never reads them as if the server had reset its context.
 func TestDialDeflateServerKeepingItsContextIsNotMisread(t *testing.T) {
 	msg := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog. "), 4)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		nc, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"Sec-WebSocket-Accept: " + AcceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n" +
-			"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+	answer := "Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"
+	ts := httptest.NewServer(rawServer(answer, func(brw *bufio.ReadWriter) {
 		// One compressor for both messages: the server keeps its context,
 		// so the second message is a back-reference to the first.
 		var out bytes.Buffer
@@ -564,7 +551,7 @@ func TestDialDeflateServerKeepingItsContextIsNotMisread(t *testing.T) {
 			brw.Write(p)
 		}
 		brw.Flush()
-		io.Copy(io.Discard, nc)
+		io.Copy(io.Discard, brw)
 	}))
 	defer ts.Close()
 	c, resp, err := Dial(context.Background(), "ws"+strings.TrimPrefix(ts.URL, "http"),

@@ -275,10 +275,14 @@
 //     default, so one handler that stops reading stalls every upload and
 //     WebSocket on its connection; give streams less than the connection
 //     (below).
-//   - Deadlines go to net/http's stream: a write deadline that passes
-//     resets the stream even with no write in progress, and a read
-//     deadline that passes ends the request body for good. Both end the
-//     WebSocket, as they do over TCP.
+//   - Deadlines behave as over TCP: one that passes during a read or
+//     write fails it and ends the WebSocket (net/http ends the request
+//     body, or resets the stream); one that passes while nothing is read
+//     or written ends nothing, and may be moved or lifted before the next
+//     read or write. net/http itself would act on a deadline whenever it
+//     passed, so the Conn hands it over only while a read or write is in
+//     progress, which costs a message to net/http's connection goroutine
+//     before and after each read and write while a deadline is set.
 //   - Each message costs more: net/http copies it through its own buffers
 //     and goroutines and frames it in DATA frames, and flow control adds
 //     WINDOW_UPDATE frames (see h2test/bench_test.go for the figures).

@@ -43,12 +43,13 @@ const (
 	maxControlPayload = 125
 
 	// maxHeaderSize is the longest frame header: 2 bytes, a 64-bit length
-	// and a masking key.
+	// and a masking key. Write buffers keep this much room in front of the
+	// payload so that header and payload leave in one write, on either
+	// side.
 	maxHeaderSize = 14
 
-	// maxServerHeaderSize is the longest header a server writes: servers
-	// never mask, so there is no key. Write buffers keep this much room in
-	// front of the payload so that header and payload leave in one write.
+	// maxServerHeaderSize is the longest unmasked header, as a server
+	// writes: servers never mask, so there is no key.
 	maxServerHeaderSize = 10
 )
 

@@ -36,8 +36,10 @@ func appendAcceptKey(dst []byte, key string) []byte {
 }
 
 // IsUpgrade reports whether r asks to upgrade to WebSocket: a GET with
-// "websocket" in its Upgrade header and "upgrade" in Connection. It does not
-// check the rest of the handshake; Upgrade does.
+// "websocket" in its Upgrade header and "upgrade" in Connection, or, over
+// HTTP/2, a CONNECT whose :protocol is "websocket" (RFC 8441; see
+// "HTTP/2" in the package documentation). It does not check the rest of
+// the handshake; Upgrade does.
 func IsUpgrade(r *http.Request) bool {
 	if isExtendedConnect(r) {
 		return true
@@ -73,7 +75,10 @@ func headerHasToken(h http.Header, name, token string) bool {
 // Upgrade checks that r is a valid WebSocket opening handshake (RFC 6455
 // §4.2.1), takes over its connection from net/http and answers 101
 // Switching Protocols, returning the WebSocket connection. Headers the
-// caller set on w, such as Set-Cookie, go out in the 101 response.
+// caller set on w, such as Set-Cookie, go out in the 101 response (the 200
+// over HTTP/2), but for those the handshake owns: Upgrade, Connection,
+// Content-Type, Content-Length, Transfer-Encoding and the
+// Sec-WebSocket-* ones, which say only what was agreed.
 //
 // A request that is not acceptable gets its answer written for it (405 for
 // a method other than GET, 426 for a missing or unknown
@@ -89,7 +94,10 @@ func headerHasToken(h http.Header, name, token string) bool {
 // that called Upgrade returns: that handler must not return before Close
 // or CloseNow has returned (both wait until the stream's ResponseWriter
 // is no longer in use; net/http panics on a ResponseWriter used after its
-// handler). Server does this for its handlers.
+// handler). Server does this for its handlers. A handler that returns
+// early ends the WebSocket: the Conn's later writes fail with an error
+// matching ErrClosed, though a write that begins at the very moment the
+// handler returns may still meet net/http's panic.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, error) {
 	if opts == nil {
 		opts = &defaultOptions
@@ -207,6 +215,15 @@ func upgradeStream(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn
 	subprotocol := chooseSubprotocol(r, opts.Subprotocols)
 	var deflate *deflateParams
 	h := w.Header()
+	// The caller's headers go out with the 200, as with the 101, but for
+	// those the handshake owns: set by hand, they would announce what the
+	// Conn did not agree (a subprotocol, an extension) or bound the
+	// stream (a Content-Length).
+	for name := range h {
+		if handshakeOwned(name) {
+			delete(h, name)
+		}
+	}
 	if opts.Compression != nil {
 		if p, resp, ok := agreeDeflate(r, opts.Compression); ok {
 			deflate = &p
@@ -219,7 +236,7 @@ func upgradeStream(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn
 	s := newStream(w, r)
 	// A WebSocket outlives http.Server's per-request deadlines, as a
 	// hijacked HTTP/1.1 connection does.
-	s.rc.SetReadDeadline(time.Time{})
+	s.deadlineErr = s.rc.SetReadDeadline(time.Time{})
 	s.rc.SetWriteDeadline(time.Time{})
 	w.WriteHeader(http.StatusOK)
 	if err := s.rc.Flush(); err != nil {
@@ -359,6 +376,18 @@ func chooseSubprotocol(r *http.Request, server []string) string {
 	return ""
 }
 
+// handshakeOwned reports whether the response header name belongs to the
+// handshake, or contradicts a response whose body is the WebSocket: the
+// caller's value for it is dropped.
+func handshakeOwned(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol",
+		"Sec-Websocket-Extensions", "Content-Length", "Transfer-Encoding", "Content-Type":
+		return true
+	}
+	return false
+}
+
 // appendResponse appends the 101 response to b. Headers the caller set go
 // along, except those that belong to the handshake or would contradict a
 // response with no body.
@@ -377,9 +406,7 @@ func appendResponse(b []byte, key, subprotocol, extensions string, extra http.He
 		b = append(b, "\r\n"...)
 	}
 	for name, values := range extra {
-		switch http.CanonicalHeaderKey(name) {
-		case "Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Protocol",
-			"Sec-Websocket-Extensions", "Content-Length", "Transfer-Encoding", "Content-Type":
+		if handshakeOwned(name) {
 			continue
 		}
 		for _, v := range values {

@@ -10,11 +10,12 @@ import (
 	"sync"
 )
 
-// ReadJSON reads the next message and decodes it, as JSON, into v. The
-// message streams through the decoder from the message's reader: it is not
-// gathered whole first. A message that is not one JSON value, white space
-// around it aside, is an error; the connection goes on, and the next read
-// starts at the next message.
+// ReadJSON reads the next message and decodes it, as JSON, into v. A
+// json.Decoder reads it from the message's reader, so no copy of it is
+// made beforehand, though the decoder gathers the value in a buffer of its
+// own as it goes (the read limit bounds it). A message that is not one
+// JSON value, white space around it aside, is an error; the connection
+// goes on, and the next read starts at the next message.
 func (c *Conn) ReadJSON(ctx context.Context, v any) error {
 	_, r, err := c.Reader(ctx)
 	if err != nil {

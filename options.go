@@ -67,7 +67,11 @@ type Options struct {
 	// does not read cannot hold Upgrade. Zero means 10 seconds. The request
 	// itself is read by net/http before Upgrade runs: bound it with
 	// http.Server.ReadHeaderTimeout, which is what cuts off a client that
-	// trickles its headers.
+	// trickles its headers. Over HTTP/2 it does not apply: net/http writes
+	// the 200 on the connection the stream shares, and even a reset of
+	// the stream waits behind that connection's writes, so only
+	// http.HTTP2Config.WriteByteTimeout, which closes a connection that
+	// takes no bytes for that long, bounds a client that stops reading.
 	HandshakeTimeout time.Duration
 
 	// CloseTimeout bounds the closing handshake: how long Close, or a

@@ -191,8 +191,8 @@ func (o *output) flushHeld() error {
 }
 
 // send writes a, b and d in order: a part that stands alone goes out as it
-// is; several go out in one writev when the transport takes one and they
-// are large enough for it to pay, and are otherwise copied together.
+// is; several go out with writev when the transport takes one and they are
+// large enough for it to pay, and are otherwise copied together.
 func (o *output) send(a, b, d []byte) error {
 	total := len(a) + len(b) + len(d)
 	switch total {
@@ -204,13 +204,58 @@ func (o *output) send(a, b, d []byte) error {
 		return o.write(d)
 	}
 	if o.vecw && total >= writevThreshold {
-		return o.writev(a, b, d)
+		// The parts go where writev can take them without an allocation.
+		v := o.vectors()
+		v.parts = [3][]byte{a, b, d}
+		defer clear(v.parts[:]) // do not keep the callers' memory alive
+		return o.writev(v.parts[:])
 	}
-	bp := getBuf(total)
+	parts := [3][]byte{a, b, d}
+	return o.writeCopied(parts[:], total)
+}
+
+// emitFrames writes whole frames, after what was held back, in as few
+// writes as the transport allows: writevs for a socket, otherwise copied
+// together into a pooled buffer of at most coalesceMax bytes. frames is
+// the caller's scratch, and must not be on the stack: its elements may be
+// changed. The caller holds mu.
+func (o *output) emitFrames(frames [][]byte) error {
+	// Rare: a broadcast while replies wait. They go first.
+	if err := o.flushHeld(); err != nil {
+		return err
+	}
+	total := 0
+	for _, f := range frames {
+		total += len(f)
+	}
+	if o.vecw && total >= writevThreshold {
+		return o.writev(frames)
+	}
+	return o.writeCopied(frames, min(total, coalesceMax))
+}
+
+// writeCopied writes parts, in order, copied together into a pooled buffer
+// that holds size bytes or, past the pool's largest, as much as that holds;
+// the buffer is written each time it fills. A part that fills the buffer on its own goes out as it is, after
+// what was copied before it: copying it could not save a write.
+func (o *output) writeCopied(parts [][]byte, size int) error {
+	bp := getBuf(size)
 	defer putBuf(bp)
 	buf := *bp
 	n := 0
-	for _, p := range [3][]byte{a, b, d} {
+	for _, p := range parts {
+		if len(p) >= len(buf) {
+			if n > 0 {
+				if err := o.write(buf[:n]); err != nil {
+					return err
+				}
+				n = 0
+			}
+			if err := o.write(p); err != nil {
+				return err
+			}
+			continue
+		}
 		for len(p) > 0 {
 			k := copy(buf[n:], p)
 			n += k
@@ -239,134 +284,57 @@ func (o *output) write(p []byte) error {
 	return nil
 }
 
-// writev hands a, b and d to the transport with writev, at most
-// maxWriteChunk bytes per call.
-func (o *output) writev(a, b, d []byte) error {
-	if o.vec == nil {
-		o.vec = new(vectors)
-	}
-	v := o.vec
-	defer clear(v.parts[:]) // do not keep the callers' memory alive
-	parts := [3][]byte{a, b, d}
-	i := 0
-	for {
-		for i < len(parts) && len(parts[i]) == 0 {
-			i++
+// writev hands parts, in order, to a socket with writev, at most
+// maxWriteChunk bytes per call. parts is the caller's scratch: the writes
+// change its elements. It must not be on the stack, since WriteTo takes a
+// pointer to the slice, which escapes: the output's vectors hold it.
+func (o *output) writev(parts [][]byte) error {
+	v := o.vectors()
+	defer func() { v.bufs = nil }() // do not keep the caller's parts alive
+	for len(parts) > 0 {
+		// One call's worth: whole parts up to the chunk, then as much of
+		// the next as fits.
+		k, room := 0, maxWriteChunk
+		for k < len(parts) && len(parts[k]) <= room {
+			room -= len(parts[k])
+			k++
 		}
-		if i == len(parts) {
-			return nil
+		var rest []byte
+		if k < len(parts) && room > 0 {
+			rest = parts[k][room:]
+			parts[k] = parts[k][:room]
+			k++
 		}
-		v.bufs = v.parts[:0]
-		room := maxWriteChunk
-		for _, p := range parts[i:] {
-			if room == 0 {
-				break
-			}
-			p = p[:min(len(p), room)]
-			room -= len(p)
-			v.bufs = append(v.bufs, p)
-		}
+		v.bufs = parts[:k]
+		// On success WriteTo has written it all (or it would have
+		// failed), and has cleared the parts it wrote.
 		n, err := v.bufs.WriteTo(o.w)
 		o.sent.Add(uint64(n))
 		if err != nil {
 			return err
 		}
-		for n > 0 {
-			k := min(n, int64(len(parts[i])))
-			parts[i] = parts[i][k:]
-			n -= k
-			if len(parts[i]) == 0 {
-				i++
-			}
+		if rest != nil {
+			k--
+			parts[k] = rest
 		}
-	}
-}
-
-// emitFrames writes whole frames, after what was held back, in as few
-// writes as the transport allows: one writev for a socket (in pieces of at
-// most maxWriteChunk), otherwise copied together into pooled buffers.
-// frames is the caller's scratch: its elements may be changed. The caller
-// holds mu.
-func (o *output) emitFrames(frames [][]byte) error {
-	if o.heldN > 0 {
-		// Rare: a broadcast while replies wait. They go first.
-		if err := o.flushHeld(); err != nil {
-			return err
-		}
-	}
-	total := sumLen(frames)
-	if o.vecw && total >= writevThreshold {
-		return o.writeFrames(frames)
-	}
-	bp := getBuf(min(coalesceMax, total))
-	defer putBuf(bp)
-	buf := *bp
-	n := 0
-	for _, p := range frames {
-		for len(p) > 0 {
-			k := copy(buf[n:], p)
-			n += k
-			p = p[k:]
-			if n == len(buf) {
-				if err := o.write(buf); err != nil {
-					return err
-				}
-				n = 0
-			}
-		}
-	}
-	return o.write(buf[:n])
-}
-
-func sumLen(frames [][]byte) int {
-	n := 0
-	for _, f := range frames {
-		n += len(f)
-	}
-	return n
-}
-
-// writeFrames hands frames to a socket with writev, at most maxWriteChunk
-// bytes per call.
-func (o *output) writeFrames(frames [][]byte) error {
-	for len(frames) > 0 {
-		// One call's worth: whole frames up to the chunk, or the first
-		// frame's first chunk.
-		k, size := 0, 0
-		for k < len(frames) && (k == 0 || size+len(frames[k]) <= maxWriteChunk) {
-			size += len(frames[k])
-			k++
-		}
-		if k == 1 && size > maxWriteChunk {
-			n, err := o.w.Write(frames[0][:maxWriteChunk])
-			o.sent.Add(uint64(n))
-			if err != nil {
-				return err
-			}
-			frames[0] = frames[0][n:]
-			continue
-		}
-		// WriteTo takes a pointer to the slice, which escapes: a local
-		// net.Buffers would cost an allocation per write. o.vec is kept.
-		if o.vec == nil {
-			o.vec = new(vectors)
-		}
-		o.vec.bufs = frames[:k]
-		n, err := o.vec.bufs.WriteTo(o.w)
-		o.vec.bufs = nil // do not keep the caller's frames alive
-		o.sent.Add(uint64(n))
-		if err != nil {
-			return err
-		}
-		frames = frames[k:]
+		parts = parts[k:]
 	}
 	return nil
 }
 
-// vectors is the scratch for a writev: net.Buffers consumes the slice it is
-// given, and one kept here spares an allocation per write. Connections that
-// never write large frames never make one.
+// vectors returns the output's writev scratch, made on the first large
+// write.
+func (o *output) vectors() *vectors {
+	if o.vec == nil {
+		o.vec = new(vectors)
+	}
+	return o.vec
+}
+
+// vectors is the scratch for a writev: WriteTo takes a pointer to its
+// net.Buffers, and one kept here spares an allocation per write.
+// Connections that never write large frames never make one.
 type vectors struct {
-	parts [3][]byte
-	bufs  net.Buffers
+	parts [3][]byte   // send's parts
+	bufs  net.Buffers // what one WriteTo is given
 }

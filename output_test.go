@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,5 +195,104 @@ func TestCoalesceTimerFiringDuringTheWrite(t *testing.T) {
 	await(t, tr.wrote, "the held-back reply to be sent")
 	if w := tr.written(); len(w) != 1 || !bytes.Equal(w[0], []byte{0x81, 5, 'r', 'e', 'p', 'l', 'y'}) {
 		t.Fatalf("writes %q, want the reply", w)
+	}
+}
+
+// Frames and parts written to a socket arrive whole and in order, however
+// they are cut for writev: several to a call, one larger than a call can
+// take, the copy for a batch too small for writev.
+func TestOutputWritesPartsInOrder(t *testing.T) {
+	t.Run("socket", func(t *testing.T) { testOutputWritesPartsInOrder(t, false) })
+	// Another transport (TLS, an HTTP/2 stream) gets copies, but for parts
+	// that fill the buffer alone.
+	t.Run("other", func(t *testing.T) { testOutputWritesPartsInOrder(t, true) })
+}
+
+func testOutputWritesPartsInOrder(t *testing.T, hideSocket bool) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+
+	piece := func(n int, seed byte) []byte {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = seed + byte(i%251)
+		}
+		return p
+	}
+	batches := [][][]byte{
+		{piece(100, 1), piece(maxWriteChunk+5000, 2), piece(300<<10, 3), piece(800<<10, 4), piece(10, 5)},
+		{piece(maxWriteChunk, 6), piece(1, 7)},
+		{piece(200, 8), piece(300, 9)}, // copied together
+		{piece(3*maxWriteChunk+1, 10)},
+	}
+	var want []byte
+	for _, b := range batches {
+		for _, p := range b {
+			want = append(want, p...)
+		}
+	}
+	sends := [][3][]byte{
+		{piece(10, 11), piece(maxWriteChunk+3, 12), piece(7, 13)},
+		{nil, piece(5000, 14), piece(20, 15)},
+		{piece(30, 16), nil, piece(40, 17)}, // copied together
+		{piece(30, 18), piece(10, 19), piece(maxBufSize, 20)},
+		{piece(10, 21), piece(maxBufSize-10, 22), piece(3, 23)},
+	}
+	for _, s := range sends {
+		want = append(want, s[0]...)
+		want = append(want, s[1]...)
+		want = append(want, s[2]...)
+	}
+
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(server, int64(len(want))))
+		got <- b
+	}()
+	var o output
+	var w io.Writer = client
+	if hideSocket {
+		w = struct{ io.Writer }{client}
+	}
+	o.init(w, new(atomic.Bool), nil)
+	if o.vecw == hideSocket {
+		t.Fatalf("writev %v for a transport of type %T", o.vecw, w)
+	}
+	o.mu.Lock()
+	for _, b := range batches {
+		if err := o.emitFrames(slices.Clone(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range sends {
+		if err := o.send(s[0], s[1], s[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.mu.Unlock()
+	var b []byte
+	select {
+	case b = <-got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the bytes did not arrive within 30s")
+	}
+	if !bytes.Equal(b, want) {
+		t.Fatalf("read %d bytes, not the %d written in order", len(b), len(want))
+	}
+	if n := o.sent.Load(); n != uint64(len(want)) {
+		t.Errorf("sent counts %d bytes, want %d", n, len(want))
 	}
 }

@@ -232,11 +232,16 @@ func (k *keepalive) ackState() (acked, queued uint64) {
 }
 
 // writeProgress returns what moves while a write makes progress: the bytes
-// handed to the transport, and the bytes the peer has acknowledged, which
+// handed to the transport (over HTTP/2, also those net/http has taken of
+// a write in progress), and the bytes the peer has acknowledged, which
 // move as it reads.
 func (k *keepalive) writeProgress() [2]uint64 {
 	acked, _ := k.ackState()
-	return [2]uint64{k.c.out.sent.Load(), acked}
+	sent := k.c.out.sent.Load()
+	if s, ok := k.c.rwc.(*stream); ok {
+		sent += s.sent.Load()
+	}
+	return [2]uint64{sent, acked}
 }
 
 // tick runs when the timer fires.

@@ -42,7 +42,7 @@ func (pm *PreparedMessage) Len() int { return len(pm.frame) }
 // data, with the same rules for ctx: on a server's Conn in one write of its
 // ready-made frame; on a client's, masked into a copy like any message.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
-	return c.writeFrames(ctx, pm.frame, nil, nil)
+	return c.writeReadyFrames(ctx, pm.frame, nil, nil)
 }
 
 // emitPreparedMasked writes the message of a server frame as a client's:
@@ -99,13 +99,13 @@ func (c *Conn) finishFrame(rest []byte, busy *atomic.Int64) {
 	<-c.msgSem
 }
 
-// writeFrames writes whole, ready-made data frames as consecutive messages:
-// frame, or all of frames, in as few writes as the transport allows. If
-// busy is not nil, it holds when the write itself began (UnixNano), once
-// the connection was free for it, and 0 once it is done: what a
-// Broadcaster's watchdog looks at. frames is the caller's scratch: its
-// elements may be changed.
-func (c *Conn) writeFrames(ctx context.Context, frame []byte, frames [][]byte, busy *atomic.Int64) error {
+// writeReadyFrames writes whole, ready-made data frames (a
+// PreparedMessage's) as consecutive messages: frame, or all of frames, in
+// as few writes as the transport allows. If busy is not nil, it holds when
+// the write itself began (UnixNano), once the connection was free for it,
+// and 0 once it is done: what a Broadcaster's watchdog looks at. frames is
+// the caller's scratch, not on the stack: its elements may be changed.
+func (c *Conn) writeReadyFrames(ctx context.Context, frame []byte, frames [][]byte, busy *atomic.Int64) error {
 	if err := c.acquireMsg(ctx); err != nil {
 		return err
 	}

@@ -20,29 +20,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wirekit/websocket/internal/wstest"
 )
-
-// needNginx returns the path of nginx, or fails the test saying how to
-// install it; WS_SKIP_NGINX=1 skips instead, loudly.
-func needNginx(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("nginx")
-	if err != nil {
-		path = "/usr/sbin/nginx" // Debian's, often not on a user's PATH
-		if _, err := os.Stat(path); err != nil {
-			if os.Getenv("WS_SKIP_NGINX") == "1" {
-				t.Skip("SKIPPED: nginx is not installed and WS_SKIP_NGINX=1")
-			}
-			t.Fatal("nginx is not installed: apt-get install nginx-light (or set WS_SKIP_NGINX=1 to skip this test)")
-		}
-	}
-	return path
-}
 
 // nginxLocation is the proxy configuration the package documentation
 // recommends, with the Host line left to the test.
@@ -62,36 +44,18 @@ const nginxLocation = `
 // address it listens on.
 func startNginx(t *testing.T, backend, hostLines string) string {
 	t.Helper()
-	bin := needNginx(t)
+	bin := wstest.NginxPath(t)
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nginx binds it next; nothing else on loopback races for it here
-	conf := fmt.Sprintf(`
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
+	addr := wstest.FreeAddr(t) // nginx binds it next
+	conf := wstest.NginxConfig(dir, 64, fmt.Sprintf(`
     map $http_upgrade $connection_upgrade {
         default upgrade;
         ''      close;
     }
     server {
-        listen %[2]s;
-        %[3]s
-    }
-}
-`, dir, addr, fmt.Sprintf(nginxLocation, backend, hostLines))
+        listen %s;
+        %s
+    }`, addr, fmt.Sprintf(nginxLocation, backend, hostLines)))
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -134,24 +98,6 @@ http {
 	}
 }
 
-// logBuffer is an ErrorLog destination a test can read.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestBehindNginx(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -165,7 +111,7 @@ func TestBehindNginx(t *testing.T) {
 		{"x-forwarded-host-untrusted", "proxy_set_header Host $host;\n        proxy_set_header X-Forwarded-Host $http_host;", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logged logBuffer
+			var logged wstest.Buffer
 			done := make(chan error, 1)
 			s := Handler(echoHandler(done))
 			s.Options.ErrorLog = log.New(&logged, "", 0)

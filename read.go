@@ -470,8 +470,10 @@ func (c *Conn) hook(f func([]byte), p []byte) error {
 // peerClose handles the peer's Close frame. When the peer began the closing
 // handshake, this side echoes its code; when the frame answers this side's
 // Close, the handshake is complete. Either way the transport is closed
-// next, as RFC 6455 §7.1.1 has the server close TCP first, and reads return
-// how the connection ended: the Close that began the handshake.
+// next: a server's at once, a client's once the server has closed its side
+// or the close timeout passed, as RFC 6455 §7.1.1 has the server close TCP
+// first (see awaitServerClose). Reads return how the connection ended: the
+// Close that began the handshake.
 func (c *Conn) peerClose(ce *CloseError) error {
 	if c.peerClosed(ce) {
 		reply := ce.Code

@@ -195,7 +195,7 @@ func TestShutdownClosesLateUpgrade(t *testing.T) {
 // A handler that panics does not take the process down: the panic is
 // logged, the peer gets 1011, and the server goes on serving.
 func TestHandlerPanicRecovered(t *testing.T) {
-	var logged logBuffer
+	var logged wstest.Buffer
 	s := Handler(func(c *Conn, r *http.Request) {
 		if r.URL.Path == "/panic" {
 			panic("handler bug")

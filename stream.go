@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,39 @@ type stream struct {
 	closing bool       // Close began: no new use
 	once    sync.Once
 	done    chan struct{} // closed when w will never be used again
+
+	// The deadlines, under dmu (taken before mu). net/http acts on a
+	// stream's deadline the moment it passes, whether or not a read or
+	// write is in progress: the write deadline resets the stream, the
+	// read deadline ends the request body for good. A net.Conn's only
+	// fails the reads and writes in progress or made while it is past.
+	// So the stream keeps the deadlines and gives net/http each one only
+	// while a read or write is in progress.
+	dmu         sync.Mutex
+	rdl, wdl    deadline
+	deadlineErr error // what net/http said to the first deadline: nil, or http.ErrNotSupported
+
+	// sent counts the bytes net/http has taken, piece by piece (see
+	// streamPiece): keepalive's sign that a long write is moving.
+	sent atomic.Uint64
+}
+
+// streamPiece is the most handed to net/http in one write. net/http takes
+// a write whole or not at all, however long the peer's flow control makes
+// it wait, and over HTTP/2 there is no socket whose acknowledgements
+// show the peer reading meanwhile: the write's own progress is the only
+// sign of a peer that reads, slowly, a message of megabytes, and
+// keepalive drops a peer that shows none for PingTimeout. One HTTP/2
+// initial window is what a peer with default settings takes at a time
+// anyway; a 64 KiB message and its header still go in one piece.
+const streamPiece = 64<<10 + maxHeaderSize
+
+// deadline is one direction's deadline, as the user set it, and what
+// net/http holds of it.
+type deadline struct {
+	t     time.Time
+	users int  // reads or writes in progress
+	armed bool // net/http holds t
 }
 
 func newStream(w http.ResponseWriter, r *http.Request) *stream {
@@ -57,16 +91,33 @@ func newStream(w http.ResponseWriter, r *http.Request) *stream {
 	return s
 }
 
-// enter counts a use of w or rc in, unless the stream is closing.
+// enter counts a use of w or rc in, unless the stream is closing or has
+// ended.
 func (s *stream) enter() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	if s.closing || s.ended() {
 		return false
 	}
 	s.active++
 	return true
 }
+
+// ended reports whether net/http has ended the stream, or is about to:
+// the peer reset it, its connection is gone, or the handler returned
+// (net/http cancels the request's context as the handler returns, just
+// before it retires the ResponseWriter, on which a use then panics). A
+// handler that calls Upgrade must not return before Close, but one that
+// does (HTTP/1.1 code often returns once it has handed the Conn to a
+// goroutine) then gets failed writes, not a panic, unless a write begins
+// at the very moment the handler returns.
+//
+// The context may be a middleware's, derived from net/http's: it is
+// canceled with it, and with the middleware's deferred cancel as the
+// handler returns, but its own deadline (a timeout middleware's) says
+// nothing about the stream, which goes on, as a hijacked HTTP/1.1
+// connection does.
+func (s *stream) ended() bool { return s.ctx.Err() == context.Canceled }
 
 func (s *stream) leave() {
 	s.mu.Lock()
@@ -77,20 +128,44 @@ func (s *stream) leave() {
 	s.mu.Unlock()
 }
 
-func (s *stream) Read(p []byte) (int, error) { return s.body.Read(p) }
+// Read reads what the peer sent, within the read deadline if one is set.
+func (s *stream) Read(p []byte) (int, error) {
+	if err := s.begin(&s.rdl, s.rc.SetReadDeadline, false); err != nil {
+		return 0, err
+	}
+	n, err := s.body.Read(p)
+	s.end(&s.rdl, s.rc.SetReadDeadline, false)
+	return n, err
+}
 
 // Write sends p in DATA frames at once: a WebSocket frame must not wait in
 // net/http's buffer for more to come.
 func (s *stream) Write(p []byte) (int, error) {
 	if !s.enter() {
+		if s.ended() && !s.isClosing() {
+			return 0, errStreamEnded
+		}
 		return 0, net.ErrClosed
 	}
 	defer s.leave()
-	n, err := s.w.Write(p)
-	if err == nil {
-		err = s.rc.Flush()
+	if err := s.begin(&s.wdl, s.rc.SetWriteDeadline, true); err != nil {
+		return 0, err
 	}
-	if err != nil && s.ctx.Err() != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+	var n int
+	var err error
+	for first := true; err == nil && (first || n < len(p)); first = false {
+		var k int
+		k, err = s.w.Write(p[n : n+min(len(p)-n, streamPiece)])
+		n += k
+		if err == nil {
+			err = s.rc.Flush()
+		}
+		if err == nil {
+			s.sent.Add(uint64(k))
+		}
+	}
+	s.end(&s.wdl, s.rc.SetWriteDeadline, true)
+	if err != nil && s.ended() && !errors.Is(err, os.ErrDeadlineExceeded) {
 		// net/http's error ("http2: stream closed") does not say why.
 		// The handler is running, this side has not closed and no write
 		// deadline passed, so the stream ended from the other side.
@@ -98,6 +173,10 @@ func (s *stream) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// errStreamEnded is a write's error on a stream that net/http ended
+// before it began.
+var errStreamEnded = errors.New("HTTP/2 stream ended: reset by the peer, its connection lost, or its handler returned")
 
 // A streamEndedError is a write's error on a stream that the peer reset,
 // or whose HTTP/2 connection ended.
@@ -129,7 +208,7 @@ func (s *stream) Close() error {
 		t := time.AfterFunc(streamCloseGrace, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			if s.active > 0 {
+			if s.active > 0 && !s.ended() {
 				s.rc.SetWriteDeadline(time.Unix(1, 0))
 			}
 		})
@@ -153,7 +232,7 @@ func (s *stream) Close() error {
 // no Close frame before it, as a TCP peer reads a FIN.
 func (s *stream) abort() {
 	s.mu.Lock()
-	busy := s.active > 0 && !s.closing
+	busy := s.active > 0 && !s.closing && !s.ended()
 	if busy {
 		s.active++
 	}
@@ -168,24 +247,84 @@ func (s *stream) abort() {
 // wait returns once the ResponseWriter will not be used again.
 func (s *stream) wait() { <-s.done }
 
-// SetReadDeadline and SetWriteDeadline go to net/http's stream. Over
-// HTTP/2, a write deadline that passes resets the stream even with no
-// write in progress, and a read deadline that passes ends the request
-// body for good.
+// SetReadDeadline and SetWriteDeadline behave as net.Conn's: a deadline
+// fails the reads or writes in progress when it passes, and those made
+// while it is past; one that passes with none in progress ends nothing,
+// and may be moved or lifted. net/http gets it only while a read or write
+// is in progress (see dmu); when it passes then, net/http ends the body
+// or resets the stream, which ends the WebSocket, as a missed deadline
+// ends it over TCP.
 func (s *stream) SetReadDeadline(t time.Time) error {
-	if !s.enter() {
-		return net.ErrClosed
-	}
-	defer s.leave()
-	return s.rc.SetReadDeadline(t)
+	return s.setDeadline(&s.rdl, s.rc.SetReadDeadline, t)
 }
 
 func (s *stream) SetWriteDeadline(t time.Time) error {
-	if !s.enter() {
+	return s.setDeadline(&s.wdl, s.rc.SetWriteDeadline, t)
+}
+
+func (s *stream) setDeadline(d *deadline, set func(time.Time) error, t time.Time) error {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	if s.deadlineErr != nil {
+		return s.deadlineErr
+	}
+	if s.isClosing() {
 		return net.ErrClosed
 	}
-	defer s.leave()
-	return s.rc.SetWriteDeadline(t)
+	d.t = t
+	if d.users > 0 {
+		s.forward(d, set, t, false)
+	}
+	return nil
+}
+
+// begin counts a read or write in, with its deadline handed to net/http;
+// it fails with os.ErrDeadlineExceeded, as net.Conn does, if the deadline
+// has passed. inUse says the caller has entered the stream already.
+func (s *stream) begin(d *deadline, set func(time.Time) error, inUse bool) error {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	if !d.t.IsZero() && !time.Now().Before(d.t) {
+		return os.ErrDeadlineExceeded
+	}
+	d.users++
+	if d.users == 1 && !d.t.IsZero() {
+		s.forward(d, set, d.t, inUse)
+	}
+	return nil
+}
+
+// end counts a read or write out, and takes the deadline back from
+// net/http when none is left in progress. A deadline that passes between
+// the read or write's return and this still ends the stream; it had all
+// but passed anyway.
+func (s *stream) end(d *deadline, set func(time.Time) error, inUse bool) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	d.users--
+	if d.users == 0 && d.armed {
+		s.forward(d, set, time.Time{}, inUse)
+	}
+}
+
+// forward gives net/http the deadline t (zero for none) through set,
+// unless the stream is closing: set uses the ResponseWriter, which must
+// not be used once the handler may have returned. The caller holds dmu.
+func (s *stream) forward(d *deadline, set func(time.Time) error, t time.Time, inUse bool) {
+	if !inUse {
+		if !s.enter() {
+			return
+		}
+		defer s.leave()
+	}
+	set(t)
+	d.armed = !t.IsZero()
+}
+
+func (s *stream) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
 }
 
 func (s *stream) RemoteAddr() net.Addr { return s.remote }

@@ -139,11 +139,11 @@ func (c *Conn) emitData(fin bool, op opcode, p []byte) error {
 		i := putServerHeader(b, fin, 0, op, len(p))
 		return c.emitOpen(b[i:], p)
 	}
-	key := newMaskKey()
-	i := putHeader(b, fin, 0, op, len(p), true, key)
 	if !c.canWrite() || c.out.closeWritten {
 		return c.writeErr()
 	}
+	key := newMaskKey()
+	i := putHeader(b, fin, 0, op, len(p), true, key)
 	return c.wrote(c.out.emitMasked(b[i:], p, key))
 }
 
@@ -244,7 +244,8 @@ func (c *Conn) somethingDue() bool {
 
 // sendDue sends the control frames that fell due. The caller holds out.mu.
 func (c *Conn) sendDue() {
-	if c.out.flushDue.Swap(false) {
+	// Load first: a Swap writes, on every release of the output.
+	if c.out.flushDue.Load() && c.out.flushDue.Swap(false) {
 		c.wrote(c.out.flushHeld())
 	}
 	if c.pong.due.Load() {
@@ -549,20 +550,23 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 
 // flush sends the buffered payload as a frame.
 func (w *messageWriter) flush(fin bool) error {
+	c := w.c
+	var key uint32
+	if c.client {
+		key = newMaskKey()
+	}
 	var b []byte
 	if w.buf != nil {
 		b = (*w.buf)[:maxHeaderSize+w.n]
+		if c.client {
+			// The payload is in the writer's own buffer: masked in
+			// place, before the output is taken.
+			mask(key, b[maxHeaderSize:])
+		}
 	}
-	c := w.c
 	c.out.mu.Lock()
 	if b == nil {
 		b = c.out.scratch[:maxHeaderSize] // an empty frame: its header alone
-	}
-	var key uint32
-	if c.client {
-		// The payload is in the writer's own buffer: masked in place.
-		key = newMaskKey()
-		mask(key, b[maxHeaderSize:])
 	}
 	i := putHeader(b[:maxHeaderSize], fin, w.rsv, w.op, w.n, c.client, key)
 	err := c.emitOpen(b[i:], nil)

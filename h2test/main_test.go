@@ -3,18 +3,14 @@ package h2test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -26,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/internal/selfsigned"
 )
 
 // Go's HTTP/2 server offers extended CONNECT only when GODEBUG holds
@@ -77,27 +74,9 @@ const (
 	buildLimit  = 3 * time.Minute
 )
 
-// testCert is a self-signed certificate for 127.0.0.1, made once.
+// testCert is a self-signed certificate for the loopback names, made once.
 var testCert = sync.OnceValues(func() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "h2test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, err
+	return selfsigned.Cert("h2test", nil, 24*time.Hour)
 })
 
 // A testServer is an http.Server on a loopback port, serving HTTP/1.1 and

@@ -11,7 +11,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +32,7 @@ func testServer(t *testing.T, tweak func(*audio)) (base string, h *hub) {
 func testServerWS(t *testing.T, tweak func(*audio)) (base string, h *hub, ws *websocket.Server) {
 	t.Helper()
 	a := &audio{
-		hub:          newHub(limits{maxChunk: maxChunk, maxTalk: maxTalk, maxHeader: maxHeader, maxBacklog: maxBacklog}, nil),
+		hub:          newHub(limits{maxChunk: maxChunk, maxTalk: maxTalk, maxTalkTime: maxTalkTime, maxHeader: maxHeader, maxBacklog: maxBacklog}, nil),
 		rate:         rate,
 		burst:        burst,
 		writeTimeout: 30 * time.Second, // no test client stalls: only a bug reaches it
@@ -47,28 +46,10 @@ func testServerWS(t *testing.T, tweak func(*audio)) (base string, h *hub, ws *we
 	return "ws" + strings.TrimPrefix(url, "http") + "/ws?room=", a.hub, ws
 }
 
-// lockedBuffer is a log destination that handlers and the test share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A browser's close() (1005, no status), a closed tab (1001), a normal
 // close and a shutdown are no news for the log; a chunk over the limit is.
 func TestLogsOnlyUnexpectedEnds(t *testing.T) {
-	var logs lockedBuffer
+	var logs wstest.Buffer
 	base, _, ws := testServerWS(t, func(a *audio) { a.log = log.New(&logs, "", 0) })
 	for _, close := range []struct {
 		name    string
@@ -472,7 +453,7 @@ func TestRefusals(t *testing.T) {
 			p.expectRefusal(codeNotWebM)
 			return websocket.StatusPolicyViolation
 		}},
-		{"faster than anyone talks", func(a *audio) { a.burst, a.rate = 1000, 0.001 }, func(t *testing.T, p, _ *peer) websocket.StatusCode {
+		{"faster than anyone talks", func(a *audio) { a.burst, a.rate = controlCost+1000, 0.001 /* the start, then 1000 bytes of audio */ }, func(t *testing.T, p, _ *peer) websocket.StatusCode {
 			p.talk()
 			p.audio(stream[:600])
 			p.expectAudio()
@@ -481,6 +462,31 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("got %+v", r)
 			}
 			return websocket.StatusPolicyViolation
+		}},
+		{"control messages faster than anyone talks", nil, func(t *testing.T, p, _ *peer) websocket.StatusCode {
+			// Each start and stop is sent to everyone in the room: a page
+			// that sends them as fast as it can is refused, as one that
+			// sends audio too fast is. Writes fail once the server has
+			// closed, which is what the test waits for below.
+			const pairs = 1000
+			for range pairs {
+				start, _ := json.Marshal(inbound{Type: typeStart, Mime: supportedMime})
+				stop, _ := json.Marshal(inbound{Type: typeStop})
+				if p.c.WriteText(string(start)) != nil || p.c.WriteText(string(stop)) != nil {
+					break
+				}
+			}
+			for stops := 0; ; {
+				r, _ := p.next()
+				switch {
+				case r.Type == typeError && r.Code == codeTooFast:
+					return websocket.StatusPolicyViolation
+				case r.Type == typeStop:
+					if stops++; stops == pairs {
+						t.Fatalf("%d talks started and stopped at full speed, none refused", pairs)
+					}
+				}
+			}
 		}},
 		{"a talk past its limit", func(a *audio) { a.hub.limits.maxTalk = 500 }, func(t *testing.T, p, listener *peer) websocket.StatusCode {
 			p.talk()
@@ -508,6 +514,28 @@ func TestRefusals(t *testing.T) {
 			p.send(inbound{Type: typeStop})
 			p.talk()
 			listener.expect(typeStart)
+			return 0
+		}},
+		{"a talk past its time", func(a *audio) { a.hub.limits.maxTalkTime = time.Second }, func(t *testing.T, p, listener *peer) websocket.StatusCode {
+			// The page takes the floor and sends nothing, or too little to
+			// reach the length limit: the room ends the talk at its time
+			// limit rather than let one page keep the floor.
+			p.talk()
+			listener.expect(typeStart)
+			if s := listener.expect(typeStop); s.Bytes != 0 {
+				t.Fatalf("stop = %+v", s)
+			}
+			p.expect(typeStop)
+			// Audio the page sent before it heard is refused with a
+			// talk_limit, then dropped; the connection stays open.
+			p.audio(stream[:100])
+			if r := p.expect(typeError); r.Code != codeTalkLimit {
+				t.Fatalf("got %+v", r)
+			}
+			p.audio(stream[100:200])
+			p.send(inbound{Type: typeStop})
+			listener.talk()
+			p.expect(typeStart)
 			return 0
 		}},
 		{"an unknown message", nil, func(t *testing.T, p, _ *peer) websocket.StatusCode {
@@ -565,7 +593,7 @@ func TestRefusedHandshakes(t *testing.T) {
 // A long talk streams through: the server's memory does not grow with it,
 // and a listener that stops reading is dropped rather than buffered for.
 func TestLongTalkInBoundedMemory(t *testing.T) {
-	var logs lockedBuffer
+	var logs wstest.Buffer
 	base, h, ws := testServerWS(t, func(a *audio) {
 		a.rate, a.burst = 1<<40, 1<<40 // as fast as the test can send
 		a.hub.limits.maxTalk = 1 << 40
@@ -697,4 +725,29 @@ func TestChromiumRecordingRelayed(t *testing.T) {
 		t.Fatalf("the late listener's stream: %v", err)
 	}
 	t.Logf("the late listener heard %d of %d bytes", len(heardLate), len(stream))
+}
+
+// The header kept for late listeners is the header alone, however large
+// the chunk it arrived in: the room used to keep the whole chunk's array
+// behind it, up to maxChunk more than the maxHeader the README promises,
+// for as long as the talk lasted.
+func TestHeaderKeptAlone(t *testing.T) {
+	base, h := testServer(t, nil)
+	speaker := enter(t, base, "lobby")
+	speaker.talk()
+	stream, header, _ := testStream(1)
+	first := append(stream[:header:header], open(idCluster)...)
+	first = append(first, pad(0xEC, maxChunk-len(first))...) // a Void element
+	speaker.audio(first)
+	speaker.expectAudio()
+
+	h.mu.Lock()
+	rm := h.rooms["lobby"]
+	h.mu.Unlock()
+	rm.mu.Lock()
+	kept, room := len(rm.live.header), cap(rm.live.header)
+	rm.mu.Unlock()
+	if kept != header || room > maxHeader {
+		t.Fatalf("the room keeps a header of %d bytes in %d, want %d in at most %d", kept, room, header, maxHeader)
+	}
 }

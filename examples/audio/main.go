@@ -11,22 +11,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
+
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 func main() {
 	addr := flag.String("addr", "localhost:8083", "address to listen on")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := webapp.SignalContext()
 	defer stop()
 	logger := log.New(os.Stderr, "", log.LstdFlags)
 	if err := run(ctx, *addr, logger); err != nil {
@@ -39,33 +36,12 @@ func main() {
 // the talks under way.
 func run(ctx context.Context, addr string, logger *log.Logger) error {
 	handler, ws := newServer(logger)
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          logger,
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	logger.Printf("audio: serving http://%s", ln.Addr())
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-
-	logger.Printf("audio: shutting down")
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	// http.Server.Shutdown does not see hijacked connections: the
 	// WebSocket server closes those itself.
-	err = errors.Join(srv.Shutdown(shutdown), ws.Shutdown(shutdown))
-	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
-	}
-	return err
+	return webapp.Serve(ctx, ln, handler, logger, "audio", ws.Shutdown)
 }

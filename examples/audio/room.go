@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wirekit/websocket"
 )
@@ -15,9 +17,12 @@ type limits struct {
 	// maxChunk is the largest message a page may send: the connection's
 	// read limit, which hello tells the page.
 	maxChunk int
-	// maxTalk is the longest talk, in bytes. It bounds how long one page
-	// holds the floor, and what each listener's player buffers.
+	// maxTalk is the longest talk, in bytes. It bounds what each
+	// listener's player buffers.
 	maxTalk int64
+	// maxTalkTime is the longest talk, in time (zero: no limit). It bounds
+	// how long one page holds the floor, however little it sends.
+	maxTalkTime time.Duration
 	// maxHeader bounds a talk's header (all before its first cluster),
 	// which the room keeps for late listeners while the talk lasts.
 	maxHeader int
@@ -105,6 +110,10 @@ type room struct {
 	// from the cluster they joined at.
 	members map[*websocket.Conn]bool
 	live    *talk // nil when no one is talking
+	// timedOut is the speaker whose talk the room ended at its time
+	// limit, until it sends audio (refused once with errTalkLimit, so its
+	// session drops the rest), stop or start, or leaves.
+	timedOut *websocket.Conn
 }
 
 // A talk is the stream from the page that holds the floor. The room keeps
@@ -118,7 +127,8 @@ type talk struct {
 	// headerDone: the first cluster has been seen, so header is whole and
 	// a late listener can join at a cluster.
 	headerDone bool
-	bytes      int64 // relayed so far
+	bytes      int64       // relayed so far
+	timer      *time.Timer // ends the talk at limits.maxTalkTime
 }
 
 // Errors relay reports.
@@ -152,6 +162,9 @@ func (r *room) leave(c *websocket.Conn) int {
 	if r.live != nil && r.live.speaker == c {
 		r.endTalk()
 	}
+	if r.timedOut == c {
+		r.timedOut = nil
+	}
 	delete(r.members, c)
 	r.bc.Remove(c)
 	r.publishPresence()
@@ -168,8 +181,14 @@ func (r *room) start(c *websocket.Conn) *failure {
 	case r.live != nil:
 		return fail(codeBusy, "Someone else is talking. Wait until they finish.")
 	}
+	if r.timedOut == c {
+		r.timedOut = nil
+	}
 	t := &talk{id: r.hub.stream.Add(1), speaker: c}
 	r.live = t
+	if d := r.hub.limits.maxTalkTime; d > 0 {
+		t.timer = time.AfterFunc(d, func() { r.timeOut(t) })
+	}
 	for m := range r.members {
 		r.members[m] = true // here at the start: every byte, from the first
 	}
@@ -182,6 +201,9 @@ func (r *room) start(c *websocket.Conn) *failure {
 func (r *room) stop(c *websocket.Conn) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.timedOut == c {
+		r.timedOut = nil
+	}
 	if r.live == nil || r.live.speaker != c {
 		return false
 	}
@@ -189,14 +211,32 @@ func (r *room) stop(c *websocket.Conn) bool {
 	return true
 }
 
+// timeOut ends t, if it is still under way, at its time limit. The
+// speaker learns why when its next audio is refused.
+func (r *room) timeOut(t *talk) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.live != t {
+		return
+	}
+	r.endTalk()
+	r.timedOut = t.speaker
+}
+
 // relay passes chunk, the next piece of c's talk, to the room. It
 // returns errNotSpeaker if c does not hold the floor, and ends the talk,
 // returning errTalkLimit or an error matching errNotWebM, if the chunk
 // takes the talk past its limit or is not the stream the room can follow.
+// It returns errTalkLimit too for the first chunk from a speaker whose
+// talk ran out of time.
 func (r *room) relay(c *websocket.Conn, chunk []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t := r.live
+	if (t == nil || t.speaker != c) && r.timedOut == c {
+		r.timedOut = nil
+		return errTalkLimit
+	}
 	if t == nil || t.speaker != c {
 		return errNotSpeaker
 	}
@@ -211,7 +251,9 @@ func (r *room) relay(c *websocket.Conn, chunk []byte) error {
 		t.header = append(t.header, chunk...)
 		switch {
 		case cluster != nil && cluster.Offset <= int64(r.hub.limits.maxHeader):
-			t.header = t.header[:cluster.Offset]
+			// A copy: the header is kept for the whole talk, and the
+			// array behind it holds the rest of the chunk too.
+			t.header = slices.Clone(t.header[:cluster.Offset])
 			t.headerDone = true
 		case cluster != nil || len(t.header) > r.hub.limits.maxHeader:
 			err = fmt.Errorf("%w: no cluster in its first %d bytes", errNotWebM, r.hub.limits.maxHeader)
@@ -247,6 +289,9 @@ func (r *room) relay(c *websocket.Conn, chunk []byte) error {
 // endTalk tells everyone the talk is over and frees the floor. The caller
 // holds r.mu.
 func (r *room) endTalk() {
+	if r.live.timer != nil {
+		r.live.timer.Stop()
+	}
 	r.broadcast(stopMsg{Type: typeStop, Stream: r.live.id, Bytes: r.live.bytes})
 	r.live = nil
 	for m := range r.members {

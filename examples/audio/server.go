@@ -2,13 +2,13 @@ package main
 
 import (
 	"embed"
-	"io/fs"
 	"log"
 	"net/http"
 	"regexp"
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 //go:embed static
@@ -28,11 +28,23 @@ const (
 	rate  = 64 << 10
 	burst = 256 << 10
 
+	// controlCost is what a control message takes from the same bucket,
+	// whatever its length: a start or a stop is sent to everyone in the
+	// room, so a page that sent them at full speed would flood every
+	// listener. 1 KiB allows 64 a second, where a person sends two a talk.
+	controlCost = 1 << 10
+
 	// A talk lasts at most 4 MiB, about 8 minutes at 64 kbit/s; its
 	// header, kept for late listeners, at most 16 KiB (Chromium's is
 	// under 200 bytes).
 	maxTalk   = 4 << 20
 	maxHeader = 16 << 10
+
+	// maxTalkTime ends a talk that lasts longer, however little it sent:
+	// a page that took the floor and sent nothing, or a trickle, would
+	// otherwise keep it for as long as its connection lasts. 10 minutes
+	// is past the 8 that maxTalk takes at 64 kbit/s.
+	maxTalkTime = 10 * time.Minute
 
 	// maxBacklog is what may wait for one listener: 256 KiB is half a
 	// minute of audio. A listener that far behind is dropped (1013); its
@@ -56,10 +68,11 @@ func newServer(logger *log.Logger) (http.Handler, *websocket.Server) {
 	}
 	return routes(&audio{
 		hub: newHub(limits{
-			maxChunk:   maxChunk,
-			maxTalk:    maxTalk,
-			maxHeader:  maxHeader,
-			maxBacklog: maxBacklog,
+			maxChunk:    maxChunk,
+			maxTalk:     maxTalk,
+			maxTalkTime: maxTalkTime,
+			maxHeader:   maxHeader,
+			maxBacklog:  maxBacklog,
 		}, onDrop),
 		rate:         rate,
 		burst:        burst,
@@ -82,12 +95,8 @@ func routes(a *audio) (http.Handler, *websocket.Server) {
 	}
 	ws.MaxConns = 500
 
-	static, err := fs.Sub(staticFiles, "static")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /", securityHeaders(http.FileServerFS(static)))
+	mux.Handle("GET /", webapp.Files(staticFiles, "static", pageHeaders))
 	// The room is checked before the upgrade, so a bad name is an HTTP
 	// 400 rather than a connection that opens only to close.
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
@@ -100,16 +109,11 @@ func routes(a *audio) (http.Handler, *websocket.Server) {
 	return mux, ws
 }
 
-// securityHeaders keeps the page to its own scripts and styles; media may
-// come from blob: URLs, which is how a MediaSource reaches the player.
-func securityHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hdr := w.Header()
-		hdr.Set("Content-Security-Policy", "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-		hdr.Set("X-Content-Type-Options", "nosniff")
-		hdr.Set("Referrer-Policy", "no-referrer")
-		// The page asks for the microphone; nothing else may.
-		hdr.Set("Permissions-Policy", "microphone=(self), camera=()")
-		h.ServeHTTP(w, r)
-	})
+// pageHeaders keep the page to its own scripts and styles; media may come
+// from blob: URLs, which is how a MediaSource reaches the player, and the
+// room form submits to the page itself. The page asks for the microphone;
+// nothing else may.
+var pageHeaders = http.Header{
+	"Content-Security-Policy": {"default-src 'self'; media-src 'self' blob:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+	"Permissions-Policy":      {"microphone=(self), camera=()"},
 }

@@ -36,7 +36,7 @@ func (a *audio) serve(c *websocket.Conn, r *http.Request) {
 	var (
 		buf []byte
 		lim = newLimiter(a.burst, a.rate)
-		// discarding: the room ended this page's talk (its length limit),
+		// discarding: the room ended this page's talk (its limits),
 		// and audio it sent before it heard is dropped until it stops.
 		discarding bool
 	)
@@ -63,7 +63,7 @@ func (a *audio) serve(c *websocket.Conn, r *http.Request) {
 				return
 			case errors.Is(err, errTalkLimit):
 				discarding = true
-				if a.reply(c, fail(codeTalkLimit, "Your talk reached the limit of %d bytes, and has ended.", a.hub.limits.maxTalk)) != nil {
+				if a.reply(c, fail(codeTalkLimit, "Your talk reached its limit (%d bytes or %v), and has ended.", a.hub.limits.maxTalk, a.hub.limits.maxTalkTime)) != nil {
 					return
 				}
 			default: // errNotWebM
@@ -73,6 +73,10 @@ func (a *audio) serve(c *websocket.Conn, r *http.Request) {
 			continue
 		}
 
+		if !lim.allow(max(len(msg), controlCost), time.Now()) {
+			a.end(c, fail(codeTooFast, "Control messages are arriving faster than anyone presses Talk."))
+			return
+		}
 		var in inbound
 		if err := json.Unmarshal(msg, &in); err != nil {
 			if a.reply(c, fail(codeBadRequest, "Control messages are JSON objects.")) != nil {

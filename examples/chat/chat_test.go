@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"log"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,24 +35,6 @@ func testServerLog(t *testing.T, burst int, w io.Writer) (url string, ws *websoc
 	})
 	base := wstest.Serve(t, handler, ws)
 	return "ws" + strings.TrimPrefix(base, "http") + "/ws", ws, room
-}
-
-// lockedBuffer is a log destination that handlers and the test share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // peer is a test client that speaks the chat's JSON.
@@ -335,7 +315,7 @@ func TestChatShutdownSaysGoingAway(t *testing.T) {
 // 1001, a 1000) and a server shutdown are no news; only the unexpected end
 // is logged.
 func TestChatLogsOnlyUnexpectedEnds(t *testing.T) {
-	var logs lockedBuffer
+	var logs wstest.Buffer
 	url, ws, _ := testServerLog(t, 100, &logs)
 	for _, close := range []struct {
 		name    string

@@ -2,12 +2,12 @@ package main
 
 import (
 	"embed"
-	"io/fs"
 	"log"
 	"net/http"
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 //go:embed static
@@ -57,25 +57,11 @@ func routes(c *chat) (http.Handler, *websocket.Server) {
 	}
 	ws.MaxConns = 1000
 
-	static, err := fs.Sub(staticFiles, "static")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /", securityHeaders(http.FileServerFS(static)))
+	// The page, with headers that keep it to its own scripts and styles:
+	// should text ever reach the DOM as markup by mistake, an injected
+	// script still would not run.
+	mux.Handle("GET /", webapp.Files(staticFiles, "static", nil))
 	mux.Handle("GET /ws", ws)
 	return mux, ws
-}
-
-// securityHeaders adds headers that keep the page to its own scripts and
-// styles: should text ever reach the DOM as markup by mistake, an injected
-// script still would not run.
-func securityHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hdr := w.Header()
-		hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-		hdr.Set("X-Content-Type-Options", "nosniff")
-		hdr.Set("Referrer-Policy", "no-referrer")
-		h.ServeHTTP(w, r)
-	})
 }

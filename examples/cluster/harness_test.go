@@ -6,7 +6,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // startLimit bounds how long any process may take to start answering: far
@@ -98,49 +99,19 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// freeAddr returns a loopback address nothing listens on. The process
-// started next binds it; nothing else on loopback races for it here.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// syncBuffer collects a process's output for the test's log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a process the test started, which it may kill and start again.
 type proc struct {
 	t      *testing.T
 	name   string
 	argv   []string
-	out    *syncBuffer // output of every run, in order
+	out    *wstest.Buffer // output of every run, in order
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error // Wait's, once exited is closed
 }
 
 func newProc(t *testing.T, name string, argv ...string) *proc {
-	p := &proc{t: t, name: name, argv: argv, out: new(syncBuffer)}
+	p := &proc{t: t, name: name, argv: argv, out: new(wstest.Buffer)}
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() || os.Getenv("CLUSTER_LOGS") == "1" || strings.Contains(p.out.String(), "DATA RACE") {
@@ -236,7 +207,7 @@ func startRedis(t *testing.T) *redisServer {
 	t.Helper()
 	bin := need(t, "redis-server", "redis-server")
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := wstest.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	conf := fmt.Sprintf(`
 bind 127.0.0.1
@@ -299,7 +270,7 @@ type nodeProc struct {
 
 func startNode(t *testing.T, bin, id, redisAddr string) *nodeProc {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := wstest.FreeAddr(t)
 	n := &nodeProc{
 		// A long drain: on a machine busy with other work, a graceful
 		// stop must still end with every client taking its 1001.
@@ -361,7 +332,7 @@ func startNginx(t *testing.T, backends []string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := wstest.FreeAddr(t)
 	conf := listenLine.ReplaceAllString(string(src), "${1}listen "+addr+";")
 	var servers strings.Builder
 	for _, b := range backends {
@@ -386,21 +357,7 @@ func startNginx(t *testing.T, backends []string) string {
 	// What a Debian nginx.conf provides around conf.d, with the paths in
 	// the test's directory: one worker, enough connections for the test's
 	// clients (each WebSocket takes two: the client's and the node's).
-	main := fmt.Sprintf(`
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log stderr warn;
-events { worker_connections 8192; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
-    include %[2]s;
-}
-`, dir, include)
+	main := wstest.NginxConfig(dir, 8192, "    include "+include+";")
 	mainPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(mainPath, []byte(main), 0o644); err != nil {
 		t.Fatal(err)

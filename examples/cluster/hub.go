@@ -33,8 +33,8 @@ type hub struct {
 	log     *log.Logger
 	wakeKey string // this process's own stream: an entry makes run re-read the room set
 
-	// replayLimit caps what one join replays; a client that missed more
-	// is told there is a gap.
+	// replayLimit caps what one join replays, and replayBytes (below)
+	// its size; a client that missed more is told there is a gap.
 	replayLimit int64
 	// recentN is what a client that names no since is shown.
 	recentN int64
@@ -80,12 +80,19 @@ func newHub(st *store, node string, logger *log.Logger) *hub {
 	}
 	h.rooms.New = func(string) *websocket.Broadcaster {
 		// A replay is queued whole before the client reads any of it:
-		// room for a full replayLimit of maximal messages, so that a
-		// resume never drops the client it is for.
-		return &websocket.Broadcaster{MaxBacklog: int(h.replayLimit)*maxEntryBytes + 1<<20}
+		// room for a full one, and 1 MiB of live messages besides, so
+		// that a resume never drops the client it is for.
+		return &websocket.Broadcaster{MaxBacklog: replayBytes + 1<<20}
 	}
 	return h
 }
+
+// replayBytes caps, framed, what one join replays. A replay is framed for
+// its client alone, so it is what a client that joins with since=0 and
+// then reads nothing costs the node until its Broadcaster drops it: 1,000
+// messages of the longest kind would be 6 MB. 1 MiB is thousands of
+// ordinary messages.
+const replayBytes = 1 << 20
 
 // Server → client messages.
 type (
@@ -175,13 +182,26 @@ func (h *hub) join(ctx context.Context, room string, c *websocket.Conn, since *s
 			if n := int64(len(replay)); n > h.replayLimit {
 				replay, gap = replay[n-h.replayLimit:], true
 			}
+			// The newest entries that fit in replayBytes, framed: this
+			// join's own copies, which no other member shares.
+			pms := make([]*websocket.PreparedMessage, len(replay))
+			first, size := len(replay), 0
+			for i := len(replay) - 1; i >= 0; i-- {
+				pm := encodeEntry(replay[i])
+				if size += pm.Len(); size > replayBytes {
+					gap = true
+					break
+				}
+				pms[i], first = pm, i
+			}
+			pms = pms[first:]
 			// No Broadcaster means c ended during the join and was the
 			// room's only member here: there is no one to send to. Its
 			// handler's next read fails and leave undoes the count.
 			if b := h.rooms.Room(room); b != nil {
-				b.Send(c, encode(joinedMsg{Type: "joined", Room: room, Node: h.node, Replayed: len(replay), Gap: gap}))
-				for _, e := range replay {
-					b.Send(c, encodeEntry(e))
+				b.Send(c, encode(joinedMsg{Type: "joined", Room: room, Node: h.node, Replayed: len(pms), Gap: gap}))
+				for _, pm := range pms {
+					b.Send(c, pm)
 				}
 			}
 			h.mu.Unlock()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -13,6 +14,9 @@ import (
 type streamID struct {
 	ms, seq uint64
 }
+
+// lastPossibleID is the largest ID Redis allows: no entry can follow it.
+var lastPossibleID = streamID{math.MaxUint64, math.MaxUint64}
 
 var errBadID = errors.New(`not a stream ID: want "<ms>-<seq>" or "0"`)
 

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log"
 	"net"
 	"net/http"
@@ -48,6 +49,11 @@ func main() {
 	flag.IntVar(&cfg.maxConns, "max-conns", 0, "WebSocket connections this node accepts at once (0: no cap)")
 	flag.DurationVar(&cfg.drain, "drain", 10*time.Second, "on SIGTERM, how long clients get to take their close (1001) before their connections are cut")
 	flag.Parse()
+	if err := cfg.check(); err != nil {
+		fmt.Fprintln(flag.CommandLine.Output(), err)
+		flag.Usage()
+		os.Exit(2)
+	}
 	if cfg.id == "" {
 		cfg.id = cfg.addr
 	}
@@ -58,6 +64,24 @@ func main() {
 	if err := run(ctx, cfg, logger); err != nil {
 		logger.Fatal(err)
 	}
+}
+
+// check refuses values that would break what README.md promises rather
+// than serve with them: -maxlen 0 is not "no cap" but MAXLEN ~ 0, which
+// trims every message as it is added, so none is delivered or kept; a
+// -dedup of 0 would store a resent message twice.
+func (c config) check() error {
+	switch {
+	case c.maxLen < 1:
+		return fmt.Errorf("-maxlen %d: a room must keep at least 1 message", c.maxLen)
+	case c.dedup <= 0:
+		return fmt.Errorf("-dedup %v: refs must be remembered for some time, or resent messages are stored twice", c.dedup)
+	case c.drain < 0:
+		return fmt.Errorf("-drain %v: must not be negative", c.drain)
+	case c.maxConns < 0:
+		return fmt.Errorf("-max-conns %d: must not be negative (0: no cap)", c.maxConns)
+	}
+	return nil
 }
 
 func run(ctx context.Context, cfg config, logger *log.Logger) error {

@@ -110,6 +110,7 @@ func (n *node) serve(c *websocket.Conn, r *http.Request) {
 	defer n.hub.leave(room, c)
 
 	var buf []byte
+	lim := newLimiter(sayBurst, sayRate)
 	for {
 		typ, msg, err := c.ReadMessage(context.Background(), buf[:0])
 		if err != nil {
@@ -121,7 +122,16 @@ func (n *node) serve(c *websocket.Conn, r *http.Request) {
 			return
 		}
 		var in inbound
-		if err := json.Unmarshal(msg, &in); err != nil || in.Type != "say" {
+		err = json.Unmarshal(msg, &in)
+		if !lim.allow(time.Now()) {
+			ref := in.Ref
+			if checkRef(ref) != nil {
+				ref = ""
+			}
+			n.reply(room, c, errorMsg{Type: "error", Ref: ref, Error: "too many messages: wait a moment, then send it again"})
+			continue
+		}
+		if err != nil || in.Type != "say" {
 			n.reply(room, c, errorMsg{Type: "error", Error: `want {"type":"say","text":…,"ref":…}`})
 			continue
 		}
@@ -151,6 +161,42 @@ func (n *node) serve(c *websocket.Conn, r *http.Request) {
 		}
 		n.reply(room, c, ackMsg{Type: "ack", Ref: in.Ref, ID: id.String()})
 	}
+}
+
+// A client may say sayBurst messages at once, then sayRate a second: more
+// than a person types, and far less than what one client could otherwise
+// make every member of a room, on every node, take (each message is stored
+// and fanned out; a member that cannot keep up is dropped). Every message
+// a client sends counts, refused ones too.
+const (
+	sayBurst = 20
+	sayRate  = 2
+)
+
+// limiter is a token bucket of messages: burst at once, refilled at rate
+// a second. One belongs to each connection's read loop, so it needs no
+// lock.
+type limiter struct {
+	tokens, burst, rate float64
+	last                time.Time
+}
+
+func newLimiter(burst, rate float64) *limiter {
+	return &limiter{tokens: burst, burst: burst, rate: rate}
+}
+
+// allow reports whether a message arriving at now may pass, and takes a
+// token for it if so.
+func (l *limiter) allow(now time.Time) bool {
+	if !l.last.IsZero() {
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		return false
+	}
+	l.tokens--
+	return true
 }
 
 // reply queues v for c alone, behind what the room has queued for it: a

@@ -24,15 +24,16 @@ package main
 //	{"type":"joined","room":"lobby","node":"n1","replayed":3,"gap":true}
 //	    first; replayed messages follow. gap: some messages after since
 //	    are no longer kept (the stream is capped) or were past the replay
-//	    limit.
+//	    limits (1,000 messages, 1 MiB).
 //	{"type":"msg","id":"1700000000000-0","name":"Ada","text":"hello","ref":"c1-17"}
 //	    a message, in the room's order: ids only grow. The client keeps
 //	    the last id to resume with.
 //	{"type":"ack","ref":"c1-17","id":"1700000000000-0"}
 //	    the message with this ref is stored, as id.
 //	{"type":"error","ref":"c1-17","error":"…"}
-//	    the message was refused (invalid) or could not be stored in time
-//	    (Redis unreachable): sending it again with the same ref is safe.
+//	    the message was refused (invalid, or sent too fast: sayBurst at
+//	    once, then sayRate a second) or could not be stored in time (Redis
+//	    unreachable): sending it again with the same ref is safe.
 
 import (
 	"errors"
@@ -48,12 +49,12 @@ const (
 	maxTextRunes = 1000
 	maxRefLen    = 64
 
-	// maxEntryBytes bounds one framed "msg": JSON escapes <, > and & as
-	// six bytes, and no rune takes more.
-	maxEntryBytes = 6*(maxTextRunes+maxNameRunes) + maxRefLen + 128
-
-	// readLimit fits the largest valid "say".
-	readLimit = 6*maxTextRunes + maxRefLen + 128
+	// readLimit fits the largest valid "say", however a client's encoder
+	// escapes it: a rune outside the BMP may come as a surrogate pair of
+	// \u escapes, 12 bytes (Python's json.dumps writes every non-ASCII
+	// rune so), any other character as one, 6; 256 is for the rest (the
+	// keys, escaped too, and some white space).
+	readLimit = 12*maxTextRunes + 6*maxRefLen + 256
 )
 
 type inbound struct {

@@ -48,14 +48,19 @@ func roomOfKey(key string) string {
 // message at once must not both add it.
 //
 // KEYS[1] the room's stream, KEYS[2] the message's ref key.
-// ARGV: maxLen, dedup TTL (seconds), name, text, ref.
+// ARGV: maxLen, dedup TTL (milliseconds, at least 1), name, text, ref.
+//
+// Redis does not undo a script's writes when a later command in it
+// fails: a SET that Redis refused after the XADD (an expiry of 0, which
+// a TTL in whole seconds made of any -dedup under one) left the message
+// stored but reported it as not, and each retry stored another copy.
 var appendScript = redis.NewScript(`
 local seen = redis.call('GET', KEYS[2])
 if seen then
 	return seen
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'name', ARGV[3], 'text', ARGV[4], 'ref', ARGV[5])
-redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
+redis.call('SET', KEYS[2], id, 'PX', ARGV[2])
 return id
 `)
 
@@ -77,7 +82,7 @@ func entryOf(m redis.XMessage) entry {
 func (s *store) append(ctx context.Context, room, name, text, ref string) (streamID, error) {
 	res, err := appendScript.Run(ctx, s.rdb,
 		[]string{logKey(room), refKey(room, name, ref)},
-		s.maxLen, int64(s.dedupTTL/time.Second), name, text, ref).Text()
+		s.maxLen, max(1, s.dedupTTL.Milliseconds()), name, text, ref).Text()
 	if err != nil {
 		return streamID{}, err
 	}
@@ -107,7 +112,12 @@ func (s *store) recent(ctx context.Context, room, upto string, n int64) ([]entry
 func (s *store) after(ctx context.Context, room string, since streamID, upto string, limit int64) (_ []entry, clamped streamID, gap bool, err error) {
 	pipe := s.rdb.Pipeline()
 	info := pipe.XInfoStream(ctx, logKey(room))
-	rng := pipe.XRevRangeN(ctx, logKey(room), upto, "("+since.String(), limit+1)
+	var rng *redis.XMessageSliceCmd
+	if since != lastPossibleID {
+		// Redis refuses a range from "(" the largest ID: nothing can
+		// follow it, so there is nothing to ask for.
+		rng = pipe.XRevRangeN(ctx, logKey(room), upto, "("+since.String(), limit+1)
+	}
 	pipe.Exec(ctx) // errors are read per command below
 
 	var last, deleted streamID
@@ -124,9 +134,11 @@ func (s *store) after(ctx context.Context, room string, since streamID, upto str
 	default:
 		return nil, since, false, err
 	}
-	msgs, err := rng.Result()
-	if err != nil {
-		return nil, since, false, err
+	var msgs []redis.XMessage
+	if rng != nil {
+		if msgs, err = rng.Result(); err != nil {
+			return nil, since, false, err
+		}
 	}
 	if last.less(since) {
 		since = last

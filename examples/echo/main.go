@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/internal/selfsigned"
 )
 
 func main() {
@@ -128,7 +129,10 @@ func main() {
 // serveTLS serves wss:// on ln with a certificate made now, over HTTP/1.1
 // and HTTP/2, until the server is shut down.
 func serveTLS(srv *http.Server, ln net.Listener) {
-	cert, err := selfSigned(ln.Addr(), 24*time.Hour)
+	// A certificate for the loopback names and the address listened on,
+	// whose key lives only in this process: a client trusts it by the
+	// fingerprint logged below, or not at all.
+	cert, err := selfsigned.Cert("examples/echo (self-signed)", ln.Addr(), 24*time.Hour)
 	if err != nil {
 		log.Fatal(err)
 	}

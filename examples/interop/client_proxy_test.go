@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // testTLS dials wss:// URLs of the library's server, behind crypto/tls
@@ -305,7 +306,7 @@ type tinyproxyProcess struct {
 func startTinyproxy(t *testing.T, bin string, targets ...string) *tinyproxyProcess {
 	t.Helper()
 	dir := t.TempDir()
-	p := &tinyproxyProcess{addr: freeAddr(t), log: filepath.Join(dir, "tinyproxy.log")}
+	p := &tinyproxyProcess{addr: wstest.FreeAddr(t), log: filepath.Join(dir, "tinyproxy.log")}
 	host, port, _ := net.SplitHostPort(p.addr)
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "Port %s\nListen %s\nBind %s\n", port, host, proxyOutAddr)
@@ -320,7 +321,7 @@ func startTinyproxy(t *testing.T, bin string, targets ...string) *tinyproxyProce
 		t.Fatal(err)
 	}
 
-	out := &syncBuffer{}
+	out := &wstest.Buffer{}
 	cmd := exec.Command(bin, "-d", "-c", confPath)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // eventTimeout bounds every wait for an event: a message, a server's
@@ -558,7 +559,7 @@ func noProxy(*http.Request) (*url.URL, error) { return nil, nil }
 // running as a child process.
 type peer struct {
 	addrs map[string]string // by configuration name
-	out   *syncBuffer       // its stderr, and lines no subtest waited for
+	out   *wstest.Buffer    // its stderr, and lines no subtest waited for
 
 	mu      sync.Mutex
 	watches map[string]chan peerEvent
@@ -582,7 +583,7 @@ type peerEvent struct {
 // and stops it with SIGTERM when the test ends, checking that it exits 0.
 func startPeer(t *testing.T, name string, args ...string) *peer {
 	t.Helper()
-	p := &peer{out: &syncBuffer{}, watches: make(map[string]chan peerEvent)}
+	p := &peer{out: &wstest.Buffer{}, watches: make(map[string]chan peerEvent)}
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = p.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

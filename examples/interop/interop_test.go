@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wirekit/websocket/internal/wstest"
 )
 
 // Time limits. Every process this test starts is bounded by one of them.
@@ -248,7 +250,7 @@ type server struct {
 	args []string
 	env  []string // added to this process's environment
 	addr string
-	out  *syncBuffer
+	out  *wstest.Buffer
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -266,7 +268,7 @@ func startServer(t *testing.T, bin string, args ...string) *server {
 // environment.
 func startServerEnv(t *testing.T, bin string, env []string, args ...string) *server {
 	t.Helper()
-	s := &server{t: t, bin: bin, args: args, env: env, addr: freeAddr(t), out: &syncBuffer{}}
+	s := &server{t: t, bin: bin, args: args, env: env, addr: wstest.FreeAddr(t), out: &wstest.Buffer{}}
 	t.Cleanup(func() {
 		if err := s.stop(); err != nil {
 			t.Errorf("%s: %v", filepath.Base(bin), err)
@@ -279,19 +281,6 @@ func startServerEnv(t *testing.T, bin string, env []string, args ...string) *ser
 		t.Fatal(err)
 	}
 	return s
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago.
-// Between this and the server's listen another process could take it; on
-// a test machine that is rare enough, and fails loudly.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // start runs the server and waits until it accepts connections.
@@ -340,7 +329,7 @@ func (s *server) start() error {
 func (s *server) waitOutput(t *testing.T, re *regexp.Regexp) []string {
 	t.Helper()
 	var m []string
-	if !s.out.waitFor(startTimeout, func(out string) bool {
+	if !s.out.WaitFor(startTimeout, func(out string) bool {
 		m = re.FindStringSubmatch(out)
 		return m != nil
 	}) {
@@ -391,7 +380,7 @@ func runClient(t *testing.T, timeout time.Duration, env []string, ctl func(cmd s
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 
-	var out syncBuffer
+	var out wstest.Buffer
 	cmd.Stderr = &out
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -429,51 +418,4 @@ func runClient(t *testing.T, timeout time.Duration, env []string, ctl func(cmd s
 	if err != nil {
 		t.Errorf("%s %s: %v", name, strings.Join(args, " "), err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a child process's output copier and
-// the test may use at once.
-type syncBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on each write, once made
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.changed != nil {
-		close(b.changed)
-		b.changed = nil
-	}
-	return b.buf.Write(p)
-}
-
-// waitFor waits until ok holds for the buffer's contents, which it is
-// given after each write, or timeout passes; it reports whether ok held.
-func (b *syncBuffer) waitFor(timeout time.Duration, ok func(string) bool) bool {
-	expired := time.After(timeout)
-	for {
-		b.mu.Lock()
-		if ok(b.buf.String()) {
-			b.mu.Unlock()
-			return true
-		}
-		if b.changed == nil {
-			b.changed = make(chan struct{})
-		}
-		changed := b.changed
-		b.mu.Unlock()
-		select {
-		case <-changed:
-		case <-expired:
-			return false
-		}
-	}
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -12,16 +12,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
+
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 func main() {
@@ -44,7 +41,7 @@ func main() {
 		*token = os.Getenv("LIVE_ADMIN_TOKEN")
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := webapp.SignalContext()
 	defer stop()
 	logger := log.New(os.Stderr, "", log.LstdFlags)
 	ln, err := net.Listen("tcp", *addr)
@@ -70,28 +67,9 @@ func main() {
 // closed with 1001 Going Away, which tells the pages to reconnect rather
 // than report an error.
 func run(ctx context.Context, ln net.Listener, a *app) error {
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          a.log,
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-
-	a.log.Printf("live: shutting down")
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	// http.Server.Shutdown does not see hijacked connections: the
 	// WebSocket server closes those itself.
-	err := errors.Join(srv.Shutdown(shutdown), a.ws.Shutdown(shutdown))
-	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
-	}
+	err := webapp.Serve(ctx, ln, a.handler, a.log, "live", a.ws.Shutdown)
 	st := a.bc.Stats()
 	a.log.Printf("live: %d messages delivered in %d writes; %d tallies superseded before they were sent; %d pages dropped as too slow",
 		st.Delivered, st.Writes, st.Replaced, st.Dropped)

@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 //go:embed static
@@ -72,12 +72,11 @@ func newApp(cfg config) *app {
 	}
 	a.ws.MaxConns = cfg.maxConns
 
-	static, err := fs.Sub(staticFiles, "static")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /", securityHeaders(http.FileServerFS(static)))
+	// The page, with headers that keep it to its own scripts and styles:
+	// should text from the server ever reach the DOM as markup by mistake,
+	// an injected script still would not run.
+	mux.Handle("GET /", webapp.Files(staticFiles, "static", nil))
 	mux.Handle("GET /ws", a.ws)
 	mux.HandleFunc("POST /notify", a.notify)
 	// Without this, GET /notify would be the file server's 404, which
@@ -224,17 +223,4 @@ func sameOrigin(r *http.Request) bool {
 		return false // "null", from a sandboxed page or a file
 	}
 	return strings.EqualFold(u.Host, r.Host)
-}
-
-// securityHeaders keeps the page to its own scripts and styles: should
-// text from the server ever reach the DOM as markup by mistake, an
-// injected script still would not run.
-func securityHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hdr := w.Header()
-		hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-		hdr.Set("X-Content-Type-Options", "nosniff")
-		hdr.Set("Referrer-Policy", "no-referrer")
-		h.ServeHTTP(w, r)
-	})
 }

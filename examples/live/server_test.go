@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -392,28 +390,10 @@ func TestTallyShape(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination that handlers and the test share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A browser's close() (1005, no status), a closed tab (1001), a normal
 // close and a shutdown are no news for the log; an oversized message is.
 func TestLogsOnlyUnexpectedEnds(t *testing.T) {
-	var logs lockedBuffer
+	var logs wstest.Buffer
 	a := newApp(config{options: testOptions, log: log.New(&logs, "", 0)})
 	base := wstest.Serve(t, a.handler, a.ws)
 	for _, close := range []struct {

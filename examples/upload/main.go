@@ -11,15 +11,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 func main() {
@@ -29,7 +27,7 @@ func main() {
 	flag.Var(&maxSize, "max", "largest file accepted, such as 512KiB, 100MiB or 2GB")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := webapp.SignalContext()
 	defer stop()
 	logger := log.New(os.Stderr, "", log.LstdFlags)
 	if err := run(ctx, *addr, *dir, int64(maxSize), logger); err != nil {
@@ -48,34 +46,13 @@ func run(ctx context.Context, addr, dir string, maxSize int64, logger *log.Logge
 		logger.Printf("upload: removing stale temporary files: %v", err)
 	}
 	handler, ws := routes(u)
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          logger,
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	logger.Printf("upload: serving http://%s, storing up to %v per file in %s", ln.Addr(), byteSize(maxSize), dir)
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-
-	logger.Printf("upload: shutting down")
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	// http.Server.Shutdown does not see hijacked connections: the
 	// WebSocket server closes those itself, and waits for their handlers,
 	// which remove their temporary files.
-	err = errors.Join(srv.Shutdown(shutdown), ws.Shutdown(shutdown))
-	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
-	}
-	return err
+	return webapp.Serve(ctx, ln, handler, logger, "upload", ws.Shutdown)
 }

@@ -3,12 +3,12 @@ package main
 import (
 	"embed"
 	"encoding/json"
-	"io/fs"
 	"log"
 	"net/http"
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 //go:embed static
@@ -34,17 +34,14 @@ func routes(u *uploader) (http.Handler, *websocket.Server) {
 	// Each upload holds a temporary file and a descriptor.
 	ws.MaxConns = 64
 
-	static, err := fs.Sub(staticFiles, "static")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
 	config, err := json.Marshal(map[string]int64{"maxSize": u.maxSize, "chunkSize": int64(u.chunkSize)})
 	if err != nil {
 		panic(err)
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /", securityHeaders(http.FileServerFS(static)))
+	// The page, kept to its own scripts and styles.
+	mux.Handle("GET /", webapp.Files(staticFiles, "static", nil))
 	// The page asks for the limits first, so it can refuse a file that is
 	// too large before spending time hashing it.
 	mux.HandleFunc("GET /config.json", func(w http.ResponseWriter, r *http.Request) {
@@ -68,15 +65,4 @@ func newUploader(dir string, maxSize int64, logger *log.Logger) *uploader {
 		writeTimeout: 10 * time.Second,
 		log:          logger,
 	}
-}
-
-// securityHeaders keeps the page to its own scripts and styles.
-func securityHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hdr := w.Header()
-		hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-		hdr.Set("X-Content-Type-Options", "nosniff")
-		hdr.Set("Referrer-Policy", "no-referrer")
-		h.ServeHTTP(w, r)
-	})
 }

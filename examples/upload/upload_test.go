@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -392,49 +391,18 @@ func TestUploadShutdownMidUpload(t *testing.T) {
 	}
 }
 
-// logBuffer is a log destination that handlers and the test share; the
-// test can wait for a line to be written.
-type logBuffer struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	wrote chan struct{} // ready after each write
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{wrote: make(chan struct{}, 1)} }
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	select {
-	case b.wrote <- struct{}{}:
-	default: // the test has yet to look at an earlier write
-	}
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor waits until the log holds s.
-func (b *logBuffer) waitFor(t *testing.T, s string) {
+// waitLogged waits until logs hold s.
+func waitLogged(t *testing.T, logs *wstest.Buffer, s string) {
 	t.Helper()
-	timeout := time.After(wstest.DefaultTimeout)
-	for !strings.Contains(b.String(), s) {
-		select {
-		case <-b.wrote:
-		case <-timeout:
-			t.Fatalf("nothing logged about %q within %v; log:\n%s", s, wstest.DefaultTimeout, b.String())
-		}
+	if !logs.WaitFor(wstest.DefaultTimeout, func(log string) bool { return strings.Contains(log, s) }) {
+		t.Fatalf("nothing logged about %q within %v; log:\n%s", s, wstest.DefaultTimeout, logs.String())
 	}
 }
 
 // A page that closes as browsers do (close() with no status, 1001 as it
 // leaves, 1000) is no news; one that vanishes mid-upload is logged.
 func TestUploadLogsOnlyUnexpectedEnds(t *testing.T) {
-	logs := newLogBuffer()
+	logs := new(wstest.Buffer)
 	url, dir, ws := testServerWith(t, time.Minute, logs)
 	for _, payload := range [][]byte{nil, wstest.ClosePayload(1001, ""), wstest.ClosePayload(1000, "")} {
 		c := dial(t, url)
@@ -455,7 +423,7 @@ func TestUploadLogsOnlyUnexpectedEnds(t *testing.T) {
 	gone.c.CloseNow()
 	// Wait for its handler to see the end: a shutdown before then would
 	// be what ended the connection.
-	logs.waitFor(t, addr)
+	waitLogged(t, logs, addr)
 
 	settledFiles(t, ws, dir, "a (1).txt", "a (2).txt", "a.txt")
 	var unexpected []string

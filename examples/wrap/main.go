@@ -11,18 +11,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 func main() {
@@ -36,7 +34,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := webapp.SignalContext()
 	defer stop()
 	if err := run(ctx, *addr, handler, ws); err != nil {
 		log.Fatal(err)
@@ -58,25 +56,10 @@ func build(mode string, app *http.ServeMux) (http.Handler, *websocket.Server, er
 
 // run serves until ctx ends, then shuts down both kinds of connection.
 func run(ctx context.Context, addr string, handler http.Handler, ws *websocket.Server) error {
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	log.Printf("wrap: serving http://%s (WebSocket at ws://%s/ws)", ln.Addr(), ln.Addr())
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err = errors.Join(srv.Shutdown(shutdown), ws.Shutdown(shutdown))
-	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
-	}
-	return err
+	return webapp.Serve(ctx, ln, handler, nil, "", ws.Shutdown)
 }

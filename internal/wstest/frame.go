@@ -18,6 +18,11 @@
 // It is not a general client: no TLS of its own (Handshake runs over any
 // net.Conn), no extension support in its message reader, no fragmentation
 // of what it sends unless a test builds the fragments.
+//
+// Beside the client, a few helpers for tests that start other processes
+// or read logs: Buffer (text written by several goroutines, which a test
+// can wait on), FreeAddr, and NginxPath and NginxConfig for tests that put
+// a real nginx in front of a server.
 package wstest
 
 import (

@@ -21,8 +21,6 @@ const MSE_MIME = 'audio/webm; codecs="opus"';
 const CHUNK_MS = 250; // MediaRecorder's timeslice
 const BITRATE = 64000; // bits a second
 const KEEP_TALKS = 5; // talks kept on the page, players and all
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_CAP_MS = 30000;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -48,14 +46,14 @@ const state = {
   ws: null,
   online: false,
   maxChunk: 0,
-  attempt: 0,
-  retryTimer: 0,
-  countdownTimer: 0,
   // The talk this page is giving: "asking" once it sent start, then
   // "talking" once the server gave it the floor, with its recorder.
   mine: null,
   talks: new Map(), // stream id → talk entry, for the talks on the page
 };
+
+// The waits between reconnects (common/reconnect.js).
+const backoff = new Backoff(connect);
 
 function setStatus(kind, text) {
   ui.status.dataset.state = kind;
@@ -70,8 +68,7 @@ function socketURL() {
 }
 
 function connect() {
-  clearTimeout(state.retryTimer);
-  clearInterval(state.countdownTimer);
+  backoff.cancel();
   setStatus("connecting", "Connecting…");
   const ws = new WebSocket(socketURL());
   ws.binaryType = "arraybuffer";
@@ -92,7 +89,7 @@ function connect() {
       setStatus("offline", "Disconnected");
       return;
     }
-    scheduleReconnect();
+    backoff.wait((s) => setStatus("offline", `Offline. Reconnecting in ${s} s`));
   };
 }
 
@@ -100,30 +97,13 @@ function send(obj) {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(obj));
 }
 
-function scheduleReconnect() {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
-  const delay = ceiling / 2 + Math.random() * ceiling / 2;
-  state.attempt++;
-  const due = Date.now() + delay;
-  const tick = () => {
-    const s = Math.max(0, Math.ceil((due - Date.now()) / 1000));
-    setStatus("offline", `Offline. Reconnecting in ${s} s`);
-  };
-  tick();
-  state.countdownTimer = setInterval(tick, 250);
-  state.retryTimer = setTimeout(connect, delay);
-}
-
-ui.retry.addEventListener("click", () => {
-  state.attempt = 0;
-  connect();
-});
+ui.retry.addEventListener("click", () => backoff.now());
 
 function control(msg) {
   switch (msg.type) {
     case "hello":
       state.online = true;
-      state.attempt = 0;
+      backoff.reset();
       state.maxChunk = msg.maxChunk;
       setStatus("online", "Online");
       updateTalkButton();

@@ -7,11 +7,6 @@
 
 const MAX_NAME = 32;
 const MAX_TEXT = 1000;
-// Reconnect delays grow from BACKOFF_BASE, doubling per failed attempt, up
-// to BACKOFF_CAP. Each is then picked at random from its upper half, so a
-// restarted server is not hit by every page in the same instant.
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_CAP_MS = 30000;
 // A page that rejoins by itself (after a reconnect or a reload) can find
 // its name still held by its own previous connection, which the server
 // has not seen close yet. It tries again a few times before asking.
@@ -47,10 +42,10 @@ const state = {
   // scrolls up to read stops it; scrolling back to the bottom resumes it.
   follow: true,
   rejoinTries: 0, // automatic joins refused so far; -1 when the person joined
-  attempt: 0,
-  retryTimer: 0,
-  countdownTimer: 0,
 };
+
+// The waits between reconnects (common/reconnect.js).
+const backoff = new Backoff(connect);
 
 function socketURL() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -64,13 +59,12 @@ function setStatus(kind, text) {
 }
 
 function connect() {
-  clearTimeout(state.retryTimer);
-  clearInterval(state.countdownTimer);
+  backoff.cancel();
   setStatus("connecting", "Connecting…");
   const ws = new WebSocket(socketURL());
   state.ws = ws;
   ws.onopen = () => {
-    state.attempt = 0;
+    backoff.reset();
     setStatus("online", "Online");
     if (state.name) {
       state.rejoinTries = 0;
@@ -90,23 +84,9 @@ function connect() {
     if (state.ws !== ws) return;
     state.ws = null;
     state.joined = false;
-    scheduleReconnect(ev);
+    const why = ev.code === 1001 ? "Server went away" : "Offline";
+    backoff.wait((secs) => setStatus("offline", `${why} — retrying in ${secs} s`));
   };
-}
-
-function scheduleReconnect(closeEvent) {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
-  const delay = ceiling / 2 + Math.random() * (ceiling / 2);
-  state.attempt++;
-  const why = closeEvent.code === 1001 ? "Server went away" : "Offline";
-  const due = Date.now() + delay;
-  const tick = () => {
-    const secs = Math.max(0, Math.ceil((due - Date.now()) / 1000));
-    setStatus("offline", `${why} — retrying in ${secs} s`);
-  };
-  tick();
-  state.countdownTimer = setInterval(tick, 250);
-  state.retryTimer = setTimeout(connect, delay);
 }
 
 function send(msg) {
@@ -312,10 +292,7 @@ ui.sendForm.addEventListener("submit", (e) => {
   ui.text.value = "";
 });
 
-ui.retry.addEventListener("click", () => {
-  state.attempt = 0;
-  connect();
-});
+ui.retry.addEventListener("click", () => backoff.now());
 
 // When the network comes back, waiting out the backoff helps no one.
 window.addEventListener("online", () => {

@@ -7,11 +7,6 @@
 // <img src=x onerror=alert(1)> shows as text.
 "use strict";
 
-// Reconnect delays grow from BACKOFF_BASE, doubling per failed attempt, up
-// to BACKOFF_CAP. Each is then picked at random from its upper half, so a
-// restarted server is not hit by every page in the same instant.
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_CAP_MS = 30000;
 // The notices list keeps the newest ones only: a page left open all day
 // should not grow without bound.
 const MAX_NOTICES = 50;
@@ -44,10 +39,10 @@ const state = {
   online: false,
   options: [], // the options the rows were built for, in order
   rows: new Map(), // option → its row's elements
-  attempt: 0,
-  retryTimer: 0,
-  countdownTimer: 0,
 };
+
+// The waits between reconnects (common/reconnect.js).
+const backoff = new Backoff(connect);
 
 function socketURL() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -67,13 +62,12 @@ function setStatus(kind, text) {
 }
 
 function connect() {
-  clearTimeout(state.retryTimer);
-  clearInterval(state.countdownTimer);
+  backoff.cancel();
   setStatus("connecting", "Connecting…");
   const ws = new WebSocket(socketURL());
   state.ws = ws;
   ws.onopen = () => {
-    state.attempt = 0;
+    backoff.reset();
     setStatus("online", "Live");
     ui.error.textContent = "";
   };
@@ -89,25 +83,11 @@ function connect() {
   ws.onclose = (ev) => {
     if (state.ws !== ws) return;
     state.ws = null;
-    scheduleReconnect(ev);
+    let why = "Offline";
+    if (ev.code === 1001) why = "Server went away";
+    else if (ev.code === 1013) why = "Connection too slow";
+    backoff.wait((secs) => setStatus("offline", `${why} — retrying in ${secs} s`));
   };
-}
-
-function scheduleReconnect(closeEvent) {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
-  const delay = ceiling / 2 + Math.random() * (ceiling / 2);
-  state.attempt++;
-  let why = "Offline";
-  if (closeEvent.code === 1001) why = "Server went away";
-  else if (closeEvent.code === 1013) why = "Connection too slow";
-  const due = Date.now() + delay;
-  const tick = () => {
-    const secs = Math.max(0, Math.ceil((due - Date.now()) / 1000));
-    setStatus("offline", `${why} — retrying in ${secs} s`);
-  };
-  tick();
-  state.countdownTimer = setInterval(tick, 250);
-  state.retryTimer = setTimeout(connect, delay);
 }
 
 function send(msg) {
@@ -225,10 +205,7 @@ function showNotice(text) {
   ui.noNotices.hidden = true;
 }
 
-ui.retry.addEventListener("click", () => {
-  state.attempt = 0;
-  connect();
-});
+ui.retry.addEventListener("click", () => backoff.now());
 
 // When the network comes back, waiting out the backoff helps no one.
 window.addEventListener("online", () => {
