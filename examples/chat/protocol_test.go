@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 func TestCheckName(t *testing.T) {
@@ -58,30 +60,30 @@ func TestCheckText(t *testing.T) {
 }
 
 func TestLimiter(t *testing.T) {
-	l := newLimiter(3, 2) // 3 at once, then 2 a second
+	l := webapp.NewLimiter(3, 2) // 3 at once, then 2 a second
 	t0 := time.Unix(1000, 0)
 	for i := range 3 {
-		if !l.allow(t0) {
+		if !l.Allow(t0) {
 			t.Fatalf("message %d of the burst refused", i)
 		}
 	}
-	if l.allow(t0) {
+	if l.Allow(t0) {
 		t.Fatal("message past the burst allowed")
 	}
-	if l.allow(t0.Add(400 * time.Millisecond)) {
+	if l.Allow(t0.Add(400 * time.Millisecond)) {
 		t.Fatal("allowed before a token was earned")
 	}
-	if !l.allow(t0.Add(600 * time.Millisecond)) {
+	if !l.Allow(t0.Add(600 * time.Millisecond)) {
 		t.Fatal("refused after a token was earned")
 	}
 	// A long silence refills to the burst, not beyond.
 	t1 := t0.Add(time.Hour)
 	for i := range 3 {
-		if !l.allow(t1) {
+		if !l.Allow(t1) {
 			t.Fatalf("message %d after a pause refused", i)
 		}
 	}
-	if l.allow(t1) {
+	if l.Allow(t1) {
 		t.Fatal("the bucket grew past its burst")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 // chat serves the room's WebSocket endpoint.
@@ -31,7 +32,7 @@ func (s *chat) serve(c *websocket.Conn, r *http.Request) {
 	var (
 		m   *member
 		buf []byte
-		lim = newLimiter(s.burst, s.rate)
+		lim = webapp.NewLimiter(float64(s.burst), s.rate)
 	)
 	defer func() {
 		if m != nil {
@@ -51,7 +52,7 @@ func (s *chat) serve(c *websocket.Conn, r *http.Request) {
 			c.Close(websocket.StatusUnsupportedData, "this chat speaks JSON in text messages")
 			return
 		}
-		if !lim.allow(time.Now()) {
+		if !lim.Allow(time.Now()) {
 			if !s.refuse(c, tooFast(msg)) {
 				return
 			}
@@ -155,30 +156,4 @@ func (s *chat) send(c *websocket.Conn, v any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
 	defer cancel()
 	return c.WriteMessage(ctx, websocket.MessageText, data)
-}
-
-// limiter is a token bucket: it allows burst messages at once and refills
-// at rate per second. One belongs to each connection's read loop, so it
-// needs no lock.
-type limiter struct {
-	tokens, burst, rate float64
-	last                time.Time
-}
-
-func newLimiter(burst int, rate float64) *limiter {
-	return &limiter{tokens: float64(burst), burst: float64(burst), rate: rate}
-}
-
-// allow reports whether a message arriving at now may pass, and takes a
-// token for it if so.
-func (l *limiter) allow(now time.Time) bool {
-	if !l.last.IsZero() {
-		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
-	}
-	l.last = now
-	if l.tokens < 1 {
-		return false
-	}
-	l.tokens--
-	return true
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wirekit/websocket"
+	"github.com/wirekit/websocket/examples/internal/webapp"
 )
 
 // node serves one instance's HTTP side: the WebSocket endpoint, and the
@@ -110,7 +111,7 @@ func (n *node) serve(c *websocket.Conn, r *http.Request) {
 	defer n.hub.leave(room, c)
 
 	var buf []byte
-	lim := newLimiter(sayBurst, sayRate)
+	lim := webapp.NewLimiter(sayBurst, sayRate)
 	for {
 		typ, msg, err := c.ReadMessage(context.Background(), buf[:0])
 		if err != nil {
@@ -123,7 +124,7 @@ func (n *node) serve(c *websocket.Conn, r *http.Request) {
 		}
 		var in inbound
 		err = json.Unmarshal(msg, &in)
-		if !lim.allow(time.Now()) {
+		if !lim.Allow(time.Now()) {
 			ref := in.Ref
 			if checkRef(ref) != nil {
 				ref = ""
@@ -172,32 +173,6 @@ const (
 	sayBurst = 20
 	sayRate  = 2
 )
-
-// limiter is a token bucket of messages: burst at once, refilled at rate
-// a second. One belongs to each connection's read loop, so it needs no
-// lock.
-type limiter struct {
-	tokens, burst, rate float64
-	last                time.Time
-}
-
-func newLimiter(burst, rate float64) *limiter {
-	return &limiter{tokens: burst, burst: burst, rate: rate}
-}
-
-// allow reports whether a message arriving at now may pass, and takes a
-// token for it if so.
-func (l *limiter) allow(now time.Time) bool {
-	if !l.last.IsZero() {
-		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
-	}
-	l.last = now
-	if l.tokens < 1 {
-		return false
-	}
-	l.tokens--
-	return true
-}
 
 // reply queues v for c alone, behind what the room has queued for it: a
 // reply never blocks the reader, and a client too far behind to take it
