@@ -77,6 +77,8 @@ type Broadcaster struct {
 	keys     []string                    // latest's keys, in the order first published
 	watchdog *time.Timer                 // sweeps for writes past WriteTimeout; see sweep
 	onEmpty  func()                      // told when the last member leaves (see Rooms)
+	lastSent time.Time                   // when the previous publish began; see spotGap
+	clock    func() time.Time            // time.Now if nil; tests set it
 
 	delivered atomic.Uint64
 	writes    atomic.Uint64
@@ -367,13 +369,21 @@ func (b *Broadcaster) publish(key string, pm *PreparedMessage) int {
 		}
 		b.latest[key] = pm
 	}
-	d := getDispatch()
+	// A publish that follows the previous one closely is part of a
+	// burst: its idle members are left to sender goroutines, which run a
+	// moment later and take everything the burst queued in one write.
+	var d *dispatch
+	now := b.now()
+	if now.Sub(b.lastSent) >= spotGap {
+		d = getDispatch()
+	}
+	b.lastSent = now
 	for c, m := range b.members {
 		if !m.enqueue(key, pm, limit, d) {
 			delete(b.members, c)
 			slow = append(slow, m)
 		}
-		if len(d.members) == dispatchShare {
+		if d != nil && len(d.members) == dispatchShare {
 			go d.run()
 			d = getDispatch()
 		}
@@ -383,7 +393,9 @@ func (b *Broadcaster) publish(key string, pm *PreparedMessage) int {
 	b.mu.Unlock()
 	// The last share is sent from here: a small room's messages go out
 	// before Publish returns, without a goroutine at all.
-	d.sendAll()
+	if d != nil {
+		d.sendAll()
+	}
 	for _, m := range slow {
 		b.dropSlow(m, backlogError(limit), false)
 	}
@@ -418,6 +430,13 @@ func (b *Broadcaster) Send(c *Conn, pm *PreparedMessage) bool {
 		b.emptied()
 	}
 	return false
+}
+
+func (b *Broadcaster) now() time.Time {
+	if b.clock != nil {
+		return b.clock()
+	}
+	return time.Now()
 }
 
 func (b *Broadcaster) maxBacklog() int {
@@ -573,6 +592,16 @@ type dispatch struct {
 // make its start a small part of the cost, few enough that the last of
 // them waits for no more than a few dozen non-blocking writes.
 const dispatchShare = 64
+
+// spotGap is how long after the previous publish a publish must come for
+// its idle members to be written on the spot (see dispatch). One that
+// comes sooner is taken to be part of a burst: written on the spot, each
+// of the burst's messages would find its members idle again and cost a
+// write per member, where a sender that starts a moment later writes all
+// the burst has queued by then at once. Messages published apart from
+// each other (a tally, a game's tick, a chat line) come further apart
+// than this.
+const spotGap = time.Millisecond
 
 var dispatches sync.Pool // of *dispatch
 

@@ -866,22 +866,14 @@ func benchmarkFanout(b *testing.B, members, burst int) {
 func TestBroadcasterWritesIdleMembersOnTheSpot(t *testing.T) {
 	for _, members := range []int{10, 3*dispatchShare + 5} {
 		t.Run(fmt.Sprint(members), func(t *testing.T) {
-			b := &Broadcaster{}
-			joined := make(chan struct{}, members)
-			s := Handler(func(c *Conn, r *http.Request) {
-				b.Add(c)
-				joined <- struct{}{}
-				c.ReadMessage(context.Background(), nil)
-			})
-			// Nothing but the broadcasts may write: a ping holding the
-			// output would send a message the other way.
-			s.Options.PingInterval = -1
-			addr := startServer(t, s)
-			clients := make([]*wstest.Conn, members)
-			for i := range clients {
-				clients[i] = dialTest(t, addr, "/", nil)
-				await(t, joined, "a member to join")
-			}
+			// Each publish a second after the previous one: none is
+			// part of a burst.
+			var tick time.Time
+			b := &Broadcaster{clock: func() time.Time {
+				tick = tick.Add(time.Second)
+				return tick
+			}}
+			clients := roomOfClients(t, b, members)
 			const messages = 20
 			for i := range messages {
 				b.Broadcast(MessageText, []byte(fmt.Sprint(i)))
@@ -910,6 +902,58 @@ func TestBroadcasterWritesIdleMembersOnTheSpot(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A burst, messages published one right after another, is left to the
+// members' senders after its first message, so that what it queues leaves
+// in as few writes as they can make, not a write per message each.
+func TestBroadcasterBurstLeftToSenders(t *testing.T) {
+	const members, messages = 10, 32
+	stopped := time.Now() // every publish at the same instant
+	b := &Broadcaster{clock: func() time.Time { return stopped }}
+	clients := roomOfClients(t, b, members)
+	for i := range messages {
+		b.Broadcast(MessageText, []byte(fmt.Sprint(i)))
+	}
+	for i := range messages {
+		for _, c := range clients {
+			op, msg, err := c.ReadMessage(nil)
+			if err != nil || op != wstest.OpText || string(msg) != fmt.Sprint(i) {
+				t.Fatalf("message %d: %d %q %v", i, op, msg, err)
+			}
+		}
+	}
+	eventually(t, "the deliveries to be counted", func() bool {
+		return b.Stats().Delivered == members*messages
+	})
+	// The first message found every member idle, long after any publish
+	// before it; the rest came at once.
+	if spot := b.onTheSpot.Load(); spot != members {
+		t.Fatalf("%d of %d deliveries written on the spot, want the first message's %d", spot, members*messages, members)
+	}
+	t.Logf("%+v", b.Stats())
+}
+
+// roomOfClients starts a server whose connections join b and dials n
+// clients to it. Only the broadcasts write to them: keepalive is off.
+func roomOfClients(t *testing.T, b *Broadcaster, n int) []*wstest.Conn {
+	t.Helper()
+	joined := make(chan struct{}, n)
+	s := Handler(func(c *Conn, r *http.Request) {
+		b.Add(c)
+		joined <- struct{}{}
+		c.ReadMessage(context.Background(), nil)
+	})
+	// Nothing but the broadcasts may write: a ping holding the output
+	// would send a message the other way.
+	s.Options.PingInterval = -1
+	addr := startServer(t, s)
+	clients := make([]*wstest.Conn, n)
+	for i := range clients {
+		clients[i] = dialTest(t, addr, "/", nil)
+		await(t, joined, "a member to join")
+	}
+	return clients
 }
 
 // A message the socket takes only part of on the spot is finished by a
