@@ -9,7 +9,7 @@ import "syscall"
 // member from a goroutine that serves many (see member.sendNow).
 type nowWriter struct {
 	raw syscall.RawConn
-	fn  func(fd uintptr) bool // w.write, made once
+	fn  func(fd uintptr) // w.write, made once
 	p   []byte
 	n   int
 }
@@ -27,17 +27,23 @@ func (c *Conn) nowWriter() *nowWriter {
 }
 
 // try writes what of p the socket takes without waiting, and returns how
-// much that was.
+// much that was. It writes inside RawConn.Control rather than Write: Write
+// also takes the descriptor's write lock and readies the poller for a wait
+// that never comes (7% of the CPU of a fan-out to idle members, profiled),
+// and the caller holds the connection's output, which keeps every other writer
+// out. Control keeps the descriptor open while the write runs; on a closed
+// one it does nothing, and try returns 0.
 func (w *nowWriter) try(p []byte) int {
 	w.p, w.n = p, 0
-	w.raw.Write(w.fn) // an error (closed, deadline passed) leaves n 0
+	w.raw.Control(w.fn)
 	w.p = nil
 	return w.n
 }
 
-// write is the callback for syscall.RawConn.Write. It returns true however
-// the write went, so that Write never waits in the network poller.
-func (w *nowWriter) write(fd uintptr) bool {
+// write is the callback for syscall.RawConn.Control. The descriptor is in
+// non-blocking mode, as the runtime keeps every socket: a full socket
+// buffer fails the write with EAGAIN, and nothing is written.
+func (w *nowWriter) write(fd uintptr) {
 	for {
 		n, err := syscall.Write(int(fd), w.p)
 		if err == syscall.EINTR {
@@ -46,6 +52,6 @@ func (w *nowWriter) write(fd uintptr) bool {
 		if err == nil {
 			w.n = n
 		}
-		return true
+		return
 	}
 }
