@@ -114,8 +114,8 @@ type keepalive struct {
 	c        *Conn
 	interval time.Duration
 	timeout  time.Duration
-	sock     syscall.RawConn // the socket under the transport, or nil
-	due      atomic.Bool     // a ping waits for the output; see Conn.unlockOut
+	sock     *socketProbe // the socket under the transport, or nil; asked under mu
+	due      atomic.Bool  // a ping waits for the output; see Conn.unlockOut
 
 	mu       sync.Mutex
 	timer    *time.Timer
@@ -136,7 +136,10 @@ const (
 )
 
 func (c *Conn) startKeepalive(interval, timeout time.Duration) {
-	k := &keepalive{c: c, interval: interval, timeout: timeout, sock: socketOf(c.rwc)}
+	k := &keepalive{c: c, interval: interval, timeout: timeout}
+	if raw := socketOf(c.rwc); raw != nil {
+		k.sock = newSocketProbe(raw)
+	}
 	c.keepalive = k // before the timer can fire and look for it
 	k.mu.Lock()
 	k.seen = k.arrived()
@@ -196,12 +199,13 @@ func embeddedConn(t any) any {
 }
 
 // look asks the kernel about the socket under the transport, if there is
-// one.
+// one. The caller holds k.mu, as it does for arrived, ackState and
+// writeProgress, which look.
 func (k *keepalive) look() socketState {
 	if k.sock == nil {
 		return socketState{}
 	}
-	return querySocket(k.sock)
+	return k.sock.query()
 }
 
 // arrived returns a count that grows whenever bytes arrive from the peer,
@@ -319,14 +323,16 @@ func (k *keepalive) sendDue() {
 	b := c.controlFrame(opPing, nil)
 	// What has arrived is counted before the ping goes out: the answer
 	// may be back before this goroutine looks again.
+	k.mu.Lock()
 	before := k.arrived()
+	k.mu.Unlock()
 	// Not held back for coalescing: the timeout starts now.
 	if err := c.out.emit(b, nil, false); err != nil {
 		c.wrote(err)
 		return
 	}
-	acked, queued := k.ackState()
 	k.mu.Lock()
+	acked, queued := k.ackState()
 	if !k.finished && k.phase == pingDue {
 		k.phase = pinged
 		k.seen = before
