@@ -16,14 +16,19 @@ const DefaultBroadcastWriteTimeout = 10 * time.Second
 
 // A Broadcaster sends messages to a set of connections: a chat room, the
 // viewers of a dashboard, the voters of a poll. Each message is framed
-// once (see PreparedMessage) and queued for every member; a member's
-// sender, a goroutine that exists only while messages wait, writes all
-// that is waiting in one write: one writev of the frames as they are on a
-// TCP socket, copied together over TLS or another transport. (A client's
+// once (see PreparedMessage) and queued for every member. A member that
+// is idle when a message comes (the common case in a room that is not
+// flooded) is written to on the spot, on a plain TCP socket, with a write
+// that never waits: by the publishing goroutine for up to 64 members and
+// by a goroutine per further 64. Otherwise the member's sender, a
+// goroutine that exists only while messages wait, writes all that is
+// waiting in one write: one writev of the frames as they are on a TCP
+// socket, copied together over TLS or another transport. (A client's
 // Conn, from Dial, masks each message with a key of its own, so there it
 // copies and writes them one by one.) So a member that falls behind for
 // a moment catches up in a few large writes rather than many small ones,
-// and one peer that reads slowly delays no one else.
+// a burst of messages leaves in one write per member, and one peer that
+// reads slowly delays no one else.
 //
 // A member is dropped only when it truly falls behind: when what waits for
 // it passes MaxBacklog bytes, or one write to it stalls past WriteTimeout.
@@ -307,8 +312,10 @@ func (b *Broadcaster) Len() int {
 }
 
 // Broadcast sends data as a message of type typ to every member, and
-// returns how many it was queued for. It frames the message once and only
-// queues it: it never waits for a connection.
+// returns how many it was queued for. It frames the message once and
+// never waits for a connection: it queues the message, and may write it
+// to up to 64 idle members itself, with writes that return at once
+// whatever the socket takes.
 func (b *Broadcaster) Broadcast(typ MessageType, data []byte) int {
 	return b.BroadcastPrepared(NewPreparedMessage(typ, data))
 }
