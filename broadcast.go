@@ -180,15 +180,32 @@ func (m *member) grownQueue() []entry {
 	}
 	box, _ := spareEntries.Get().(*entriesBox)
 	if box == nil {
-		return m.queue
+		return m.roomierQueue()
 	}
 	q := box.s
 	box.s = nil
 	m.keepBox(box)
 	if cap(q) <= len(m.queue) {
-		return m.queue // too small: let it go
+		return m.roomierQueue() // too small: let it go
 	}
 	q = append(q[:0], m.queue...)
+	clear(m.queue)
+	return q
+}
+
+// roomierQueue returns m.queue, moved to room for keepEntries if it holds
+// one or more entries and has room for fewer: a member that falls behind
+// for a moment then allocates once, not at 2, 4, 8 and 16 entries, and
+// what it keeps once idle is no more than before. A queue that never held
+// more than one message (a member that keeps up) stays at one. The
+// caller holds mu.
+func (m *member) roomierQueue() []entry {
+	n := len(m.queue)
+	if n == 0 || n >= keepEntries {
+		return m.queue // append grows it
+	}
+	q := make([]entry, n, keepEntries)
+	copy(q, m.queue)
 	clear(m.queue)
 	return q
 }
@@ -759,6 +776,9 @@ func (m *member) take() bool {
 			}
 			box.s = nil
 			m.fbox = box
+		}
+		if cap(m.frames) < len(m.batch) && len(m.batch) <= keepEntries {
+			m.frames = make([][]byte, 0, keepEntries) // as roomierQueue
 		}
 	}
 	for _, e := range m.batch {
