@@ -23,7 +23,11 @@ const DefaultBroadcastWriteTimeout = 10 * time.Second
 // Conn, from Dial, masks each message with a key of its own, so there it
 // copies and writes them one by one.) So a member that falls behind for
 // a moment catches up in a few large writes rather than many small ones,
-// and one peer that reads slowly delays no one else.
+// and one peer that reads slowly delays no one else. A message that finds
+// a server's member idle on a plain TCP or Unix socket, and is not part of
+// a burst, is written on the spot instead, by the publishing goroutine (a
+// goroutine per 64 members in a large set), if the socket takes it without
+// waiting; a sender takes over when it does not.
 //
 // A member is dropped only when it truly falls behind: when what waits for
 // it passes MaxBacklog bytes, or one write to it stalls past WriteTimeout.
@@ -307,8 +311,10 @@ func (b *Broadcaster) Len() int {
 }
 
 // Broadcast sends data as a message of type typ to every member, and
-// returns how many it was queued for. It frames the message once and only
-// queues it: it never waits for a connection.
+// returns how many it was queued for. It frames the message once and
+// queues it; a member found idle on a plain socket, outside a burst, may
+// be written to before it returns, but only with writes the socket takes
+// at once: it never waits for a connection.
 func (b *Broadcaster) Broadcast(typ MessageType, data []byte) int {
 	return b.BroadcastPrepared(NewPreparedMessage(typ, data))
 }

@@ -1000,3 +1000,71 @@ func TestBroadcasterPartWrittenOnTheSpotFinishesFirst(t *testing.T) {
 		}
 	}
 }
+
+// A control frame left due for the output's holder (a pong the reader
+// could not send while a write held the output) is not written by a
+// publish that writes to an idle member on the spot: that write would wait
+// for the socket, and Publish never waits for a connection. It still goes
+// out, after the message.
+func TestBroadcasterOnTheSpotLeavesDueFramesToAnotherGoroutine(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		t.Run(fmt.Sprint("full=", full), func(t *testing.T) {
+			b := &Broadcaster{MaxBacklog: -1, WriteTimeout: -1}
+			conns := make(chan *Conn, 1)
+			s := Handler(func(c *Conn, r *http.Request) {
+				c.NetConn().(*net.TCPConn).SetWriteBuffer(64 << 10)
+				b.Add(c)
+				conns <- c
+				c.ReadMessage(context.Background(), nil)
+			})
+			s.Options.PingInterval = -1
+			addr := startServer(t, s)
+			client := dialTest(t, addr, "/", nil)
+			client.NetConn().(*net.TCPConn).SetReadBuffer(64 << 10)
+			client.Timeout = patience
+			c := await(t, conns, "the member to join")
+			if full {
+				// A peer that reads nothing: its socket fills, and stays
+				// full once the peer's receive buffer is full too (no
+				// byte taken over many looks in a row).
+				junk := make([]byte, 64<<10)
+				w, idle := c.nowWriter(), 0
+				eventually(t, "the socket to stay full", func() bool {
+					if w.try(junk) > 0 {
+						idle = 0
+						for w.try(junk) > 0 {
+						}
+					} else {
+						idle++
+					}
+					return idle >= 50
+				})
+			}
+			// What the reader leaves when its pong finds the output
+			// busy: the pong queued and due, for the holder to send as
+			// it lets go.
+			c.pong.mu.Lock()
+			c.pong.queue = append(c.pong.queue[:0], 1, 'p')
+			c.pong.last, c.pong.n = 0, 1
+			c.pong.due.Store(true)
+			c.pong.mu.Unlock()
+			done := make(chan int, 1)
+			go func() { done <- b.Broadcast(MessageText, []byte("hi")) }()
+			await(t, done, "Broadcast to return")
+			if full {
+				return
+			}
+			got := map[string]bool{}
+			for range 2 {
+				f, err := client.ReadFrame(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[fmt.Sprintf("%d %s", f.Op, f.Payload)] = true
+			}
+			if !got[fmt.Sprintf("%d hi", wstest.OpText)] || !got[fmt.Sprintf("%d p", wstest.OpPong)] {
+				t.Fatalf("read %v, want the message and the pong", got)
+			}
+		})
+	}
+}

@@ -83,9 +83,25 @@ func (c *Conn) writeFrameNow(frame []byte, w *nowWriter, busy *atomic.Int64) boo
 		go c.finishFrame(frame[n:], busy)
 		return true
 	}
-	c.unlockOut()
+	// Not unlockOut: what fell due while the output was held (a pong the
+	// reader left, a keepalive ping, held-back frames gone overdue) is
+	// the holder's to write as it lets go, and that write may wait for the
+	// socket, which a publishing goroutine must never do. One of its own
+	// writes them.
+	c.out.mu.Unlock()
 	<-c.msgSem
+	if c.somethingDue() {
+		go c.sendDueNow()
+	}
 	return n > 0
+}
+
+// sendDueNow writes what fell due, unless a write holds the output: that
+// write's holder sends it as it lets go.
+func (c *Conn) sendDueNow() {
+	if c.out.mu.TryLock() {
+		c.unlockOut()
+	}
 }
 
 // finishFrame writes the rest of a frame writeFrameNow began, holding the
