@@ -127,6 +127,7 @@ type member struct {
 	busySince atomic.Int64  // when the write in progress began or last made progress (UnixNano), or 0
 	run       func()        // m.send, made once: a go statement on it allocates nothing
 	resume    func()        // m.resumeSend, made once
+	wroteOne  func()        // m.countOne, made once
 	now       *nowWriter    // writes to the socket without waiting, or nil (see sendNow)
 
 	// sweep's, under b.mu: the busySince of the write it last looked at,
@@ -253,7 +254,7 @@ func (b *Broadcaster) Add(c *Conn) {
 	for _, key := range b.keys {
 		m.allowance += len(b.latest[key].frame)
 	}
-	m.run, m.resume = m.send, m.resumeSend
+	m.run, m.resume, m.wroteOne = m.send, m.resumeSend, m.countOne
 	m.now = c.nowWriter()
 	if m.left = c.onClose(func() { b.drop(c, m) }); m.left == nil {
 		return // c has ended: nothing to send it
@@ -678,17 +679,23 @@ func (m *member) sendNow() {
 		go m.run()
 		return
 	}
-	if !m.c.writeFrameNow(frame, m.now, m.busy()) {
+	if !m.c.writeFrameNow(frame, m.now, m.busy(), m.wroteOne) {
 		m.frames = append(m.frames[:0], frame)
 		go m.resume()
 		return
 	}
-	m.b.writes.Add(1)
-	m.b.delivered.Add(1)
 	m.b.onTheSpot.Add(1)
 	if m.take() {
 		go m.resume() // more came while it was written
 	}
+}
+
+// countOne counts a message written on the spot once all of it has gone:
+// at once, or when the goroutine that finishes a part-written frame has
+// written the rest.
+func (m *member) countOne() {
+	m.b.writes.Add(1)
+	m.b.delivered.Add(1)
 }
 
 // takeOne takes the frame waiting if it is the only one and the member

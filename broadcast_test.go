@@ -1068,3 +1068,38 @@ func TestBroadcasterOnTheSpotLeavesDueFramesToAnotherGoroutine(t *testing.T) {
 		})
 	}
 }
+
+// A message the socket takes only part of on the spot counts as delivered
+// once its last byte is written, as a sender's batch does: one whose write
+// then stalls, and whose member is dropped for it, was not delivered.
+func TestBroadcasterPartWrittenOnTheSpotCountsOnceWritten(t *testing.T) {
+	dropped := make(chan error, 1)
+	b := &Broadcaster{MaxBacklog: -1, WriteTimeout: time.Second}
+	b.OnDrop = func(c *Conn, err error) { dropped <- err }
+	joined := make(chan struct{}, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		c.NetConn().(*net.TCPConn).SetWriteBuffer(64 << 10)
+		b.Add(c)
+		joined <- struct{}{}
+		c.ReadMessage(context.Background(), nil)
+	})
+	s.Options.PingInterval = -1
+	addr := startServer(t, s)
+	client := dialTest(t, addr, "/", nil)
+	client.NetConn().(*net.TCPConn).SetReadBuffer(64 << 10)
+	await(t, joined, "the member to join")
+	// The client reads nothing: the rest of the message never goes.
+	b.Broadcast(MessageBinary, bytes.Repeat([]byte("0123456789abcdef"), 64<<10))
+	if n := b.onTheSpot.Load(); n != 1 {
+		t.Fatalf("%d deliveries begun on the spot, want 1", n)
+	}
+	if err := await(t, dropped, "the stalled member to be dropped"); !errors.Is(err, ErrSlowConsumer) {
+		t.Fatalf("dropped with %v", err)
+	}
+	eventually(t, "the part-written frame's goroutine to end", func() bool {
+		return !goroutineIn("websocket.(*Conn).finishFrame")
+	})
+	if st := b.Stats(); st.Delivered != 0 || st.Writes != 0 || st.Dropped != 1 {
+		t.Fatalf("%+v, want nothing delivered and one member dropped", st)
+	}
+}

@@ -60,8 +60,10 @@ func (c *Conn) emitPreparedMasked(frame []byte) error {
 // written by a goroutine of its own, which keeps the connection's write
 // slot until it is done, so that nothing can come between the two parts;
 // busy, if not nil, marks when that write began, for the Broadcaster's
-// stall detection.
-func (c *Conn) writeFrameNow(frame []byte, w *nowWriter, busy *atomic.Int64) bool {
+// stall detection. written, if not nil, is called once the whole frame
+// has gone: before writeFrameNow returns, or, for a frame finished by that
+// goroutine, by it, and not at all if the rest fails.
+func (c *Conn) writeFrameNow(frame []byte, w *nowWriter, busy *atomic.Int64, written func()) bool {
 	select {
 	case c.msgSem <- struct{}{}:
 	default:
@@ -80,7 +82,7 @@ func (c *Conn) writeFrameNow(frame []byte, w *nowWriter, busy *atomic.Int64) boo
 		if busy != nil {
 			busy.Store(time.Now().UnixNano())
 		}
-		go c.finishFrame(frame[n:], busy)
+		go c.finishFrame(frame[n:], busy, written)
 		return true
 	}
 	// Not unlockOut: what fell due while the output was held (a pong the
@@ -93,7 +95,13 @@ func (c *Conn) writeFrameNow(frame []byte, w *nowWriter, busy *atomic.Int64) boo
 	if c.somethingDue() {
 		go c.sendDueNow()
 	}
-	return n > 0
+	if n == 0 {
+		return false
+	}
+	if written != nil {
+		written()
+	}
+	return true
 }
 
 // sendDueNow writes what fell due, unless a write holds the output: that
@@ -105,14 +113,17 @@ func (c *Conn) sendDueNow() {
 }
 
 // finishFrame writes the rest of a frame writeFrameNow began, holding the
-// write slot and the output it left held.
-func (c *Conn) finishFrame(rest []byte, busy *atomic.Int64) {
-	c.wrote(c.out.write(rest))
+// write slot and the output it left held, and calls written if it could.
+func (c *Conn) finishFrame(rest []byte, busy *atomic.Int64, written func()) {
+	err := c.wrote(c.out.write(rest))
 	c.unlockOut()
 	if busy != nil {
 		busy.Store(0)
 	}
 	<-c.msgSem
+	if err == nil && written != nil {
+		written()
+	}
 }
 
 // writeReadyFrames writes whole, ready-made data frames (a
