@@ -88,7 +88,7 @@ type Broadcaster struct {
 	writes    atomic.Uint64
 	replaced  atomic.Uint64
 	dropped   atomic.Uint64
-	onTheSpot atomic.Uint64 // deliveries sendNow wrote itself, for tests
+	onTheSpot atomic.Uint64 // messages sendNow began to write itself, for tests
 }
 
 // BroadcastStats are a Broadcaster's counts since it was made, for
