@@ -16,11 +16,12 @@ const DefaultBroadcastWriteTimeout = 10 * time.Second
 
 // A Broadcaster sends messages to a set of connections: a chat room, the
 // viewers of a dashboard, the voters of a poll. Each message is framed
-// once (see PreparedMessage) and queued for every member. A member that
-// is idle when a message comes (the common case in a room that is not
-// flooded) is written to on the spot, on a plain TCP socket, with a write
-// that never waits: by the publishing goroutine for up to 64 members and
-// by a goroutine per further 64. Otherwise the member's sender, a
+// once (see PreparedMessage) and queued for every member. A server's
+// member that is idle when a message comes (the common case in a room
+// that is not flooded), on a plain TCP or Unix socket, is written to on
+// the spot with a write that never waits, unless the message is part of
+// a burst: by the publishing goroutine for up to 64 members and by a
+// goroutine per further 64. Otherwise the member's sender, a
 // goroutine that exists only while messages wait, writes all that is
 // waiting in one write: one writev of the frames as they are on a TCP
 // socket, copied together over TLS or another transport. (A client's
@@ -89,7 +90,7 @@ type Broadcaster struct {
 	writes    atomic.Uint64
 	replaced  atomic.Uint64
 	dropped   atomic.Uint64
-	onTheSpot atomic.Uint64 // deliveries sendNow wrote itself, for tests
+	onTheSpot atomic.Uint64 // messages sendNow began to write itself, for tests
 }
 
 // BroadcastStats are a Broadcaster's counts since it was made, for
@@ -128,6 +129,7 @@ type member struct {
 	busySince atomic.Int64  // when the write in progress began or last made progress (UnixNano), or 0
 	run       func()        // m.send, made once: a go statement on it allocates nothing
 	resume    func()        // m.resumeSend, made once
+	wroteOne  func()        // m.countOne, made once
 	now       *nowWriter    // writes to the socket without waiting, or nil (see sendNow)
 
 	// sweep's, under b.mu: the busySince of the write it last looked at,
@@ -271,7 +273,7 @@ func (b *Broadcaster) Add(c *Conn) {
 	for _, key := range b.keys {
 		m.allowance += len(b.latest[key].frame)
 	}
-	m.run, m.resume = m.send, m.resumeSend
+	m.run, m.resume, m.wroteOne = m.send, m.resumeSend, m.countOne
 	m.now = c.nowWriter()
 	if m.left = c.onClose(func() { b.drop(c, m) }); m.left == nil {
 		return // c has ended: nothing to send it
@@ -696,17 +698,23 @@ func (m *member) sendNow() {
 		go m.run()
 		return
 	}
-	if !m.c.writeFrameNow(frame, m.now, m.busy()) {
+	if !m.c.writeFrameNow(frame, m.now, m.busy(), m.wroteOne) {
 		m.frames = append(m.frames[:0], frame)
 		go m.resume()
 		return
 	}
-	m.b.writes.Add(1)
-	m.b.delivered.Add(1)
 	m.b.onTheSpot.Add(1)
 	if m.take() {
 		go m.resume() // more came while it was written
 	}
+}
+
+// countOne counts a message written on the spot once all of it has gone:
+// at once, or when the goroutine that finishes a part-written frame has
+// written the rest.
+func (m *member) countOne() {
+	m.b.writes.Add(1)
+	m.b.delivered.Add(1)
 }
 
 // takeOne takes the frame waiting if it is the only one and the member

@@ -1000,3 +1000,106 @@ func TestBroadcasterPartWrittenOnTheSpotFinishesFirst(t *testing.T) {
 		}
 	}
 }
+
+// A control frame left due for the output's holder (a pong the reader
+// could not send while a write held the output) is not written by a
+// publish that writes to an idle member on the spot: that write would wait
+// for the socket, and Publish never waits for a connection. It still goes
+// out, after the message.
+func TestBroadcasterOnTheSpotLeavesDueFramesToAnotherGoroutine(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		t.Run(fmt.Sprint("full=", full), func(t *testing.T) {
+			b := &Broadcaster{MaxBacklog: -1, WriteTimeout: -1}
+			conns := make(chan *Conn, 1)
+			s := Handler(func(c *Conn, r *http.Request) {
+				c.NetConn().(*net.TCPConn).SetWriteBuffer(64 << 10)
+				b.Add(c)
+				conns <- c
+				c.ReadMessage(context.Background(), nil)
+			})
+			s.Options.PingInterval = -1
+			addr := startServer(t, s)
+			client := dialTest(t, addr, "/", nil)
+			client.NetConn().(*net.TCPConn).SetReadBuffer(64 << 10)
+			client.Timeout = patience
+			c := await(t, conns, "the member to join")
+			if full {
+				// A peer that reads nothing: its socket fills, and stays
+				// full once the peer's receive buffer is full too (no
+				// byte taken over many looks in a row).
+				junk := make([]byte, 64<<10)
+				w, idle := c.nowWriter(), 0
+				eventually(t, "the socket to stay full", func() bool {
+					if w.try(junk) > 0 {
+						idle = 0
+						for w.try(junk) > 0 {
+						}
+					} else {
+						idle++
+					}
+					return idle >= 50
+				})
+			}
+			// What the reader leaves when its pong finds the output
+			// busy: the pong queued and due, for the holder to send as
+			// it lets go.
+			c.pong.mu.Lock()
+			c.pong.queue = append(c.pong.queue[:0], 1, 'p')
+			c.pong.last, c.pong.n = 0, 1
+			c.pong.due.Store(true)
+			c.pong.mu.Unlock()
+			done := make(chan int, 1)
+			go func() { done <- b.Broadcast(MessageText, []byte("hi")) }()
+			await(t, done, "Broadcast to return")
+			if full {
+				return
+			}
+			got := map[string]bool{}
+			for range 2 {
+				f, err := client.ReadFrame(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[fmt.Sprintf("%d %s", f.Op, f.Payload)] = true
+			}
+			if !got[fmt.Sprintf("%d hi", wstest.OpText)] || !got[fmt.Sprintf("%d p", wstest.OpPong)] {
+				t.Fatalf("read %v, want the message and the pong", got)
+			}
+		})
+	}
+}
+
+// A message the socket takes only part of on the spot counts as delivered
+// once its last byte is written, as a sender's batch does: one whose write
+// then stalls, and whose member is dropped for it, was not delivered.
+func TestBroadcasterPartWrittenOnTheSpotCountsOnceWritten(t *testing.T) {
+	dropped := make(chan error, 1)
+	b := &Broadcaster{MaxBacklog: -1, WriteTimeout: time.Second}
+	b.OnDrop = func(c *Conn, err error) { dropped <- err }
+	joined := make(chan struct{}, 1)
+	s := Handler(func(c *Conn, r *http.Request) {
+		c.NetConn().(*net.TCPConn).SetWriteBuffer(64 << 10)
+		b.Add(c)
+		joined <- struct{}{}
+		c.ReadMessage(context.Background(), nil)
+	})
+	s.Options.PingInterval = -1
+	addr := startServer(t, s)
+	client := dialTest(t, addr, "/", nil)
+	client.NetConn().(*net.TCPConn).SetReadBuffer(64 << 10)
+	await(t, joined, "the member to join")
+	// The client reads nothing: the rest of the message never goes.
+	b.Broadcast(MessageBinary, bytes.Repeat([]byte("0123456789abcdef"), 64<<10))
+	if n := b.onTheSpot.Load(); n != 1 {
+		t.Fatalf("%d deliveries begun on the spot, want 1", n)
+	}
+	if err := await(t, dropped, "the stalled member to be dropped"); !errors.Is(err, ErrSlowConsumer) {
+		t.Fatalf("dropped with %v", err)
+	}
+	eventually(t, "the part-written frame's goroutine to end", func() bool {
+		return !goroutineIn("websocket.(*Conn).finishFrame")
+	})
+	if st := b.Stats(); st.Delivered != 0 || st.Writes != 0 || st.Dropped != 1 {
+		t.Fatalf("%+v, want nothing delivered and one member dropped", st)
+	}
+}

@@ -60,8 +60,10 @@ func (c *Conn) emitPreparedMasked(frame []byte) error {
 // written by a goroutine of its own, which keeps the connection's write
 // slot until it is done, so that nothing can come between the two parts;
 // busy, if not nil, marks when that write began, for the Broadcaster's
-// stall detection.
-func (c *Conn) writeFrameNow(frame []byte, w *nowWriter, busy *atomic.Int64) bool {
+// stall detection. written, if not nil, is called once the whole frame
+// has gone: before writeFrameNow returns, or, for a frame finished by that
+// goroutine, by it, and not at all if the rest fails.
+func (c *Conn) writeFrameNow(frame []byte, w *nowWriter, busy *atomic.Int64, written func()) bool {
 	select {
 	case c.msgSem <- struct{}{}:
 	default:
@@ -80,23 +82,48 @@ func (c *Conn) writeFrameNow(frame []byte, w *nowWriter, busy *atomic.Int64) boo
 		if busy != nil {
 			busy.Store(time.Now().UnixNano())
 		}
-		go c.finishFrame(frame[n:], busy)
+		go c.finishFrame(frame[n:], busy, written)
 		return true
 	}
-	c.unlockOut()
+	// Not unlockOut: what fell due while the output was held (a pong the
+	// reader left, a keepalive ping, held-back frames gone overdue) is
+	// the holder's to write as it lets go, and that write may wait for the
+	// socket, which a publishing goroutine must never do. One of its own
+	// writes them.
+	c.out.mu.Unlock()
 	<-c.msgSem
-	return n > 0
+	if c.somethingDue() {
+		go c.sendDueNow()
+	}
+	if n == 0 {
+		return false
+	}
+	if written != nil {
+		written()
+	}
+	return true
+}
+
+// sendDueNow writes what fell due, unless a write holds the output: that
+// write's holder sends it as it lets go.
+func (c *Conn) sendDueNow() {
+	if c.out.mu.TryLock() {
+		c.unlockOut()
+	}
 }
 
 // finishFrame writes the rest of a frame writeFrameNow began, holding the
-// write slot and the output it left held.
-func (c *Conn) finishFrame(rest []byte, busy *atomic.Int64) {
-	c.wrote(c.out.write(rest))
+// write slot and the output it left held, and calls written if it could.
+func (c *Conn) finishFrame(rest []byte, busy *atomic.Int64, written func()) {
+	err := c.wrote(c.out.write(rest))
 	c.unlockOut()
 	if busy != nil {
 		busy.Store(0)
 	}
 	<-c.msgSem
+	if err == nil && written != nil {
+		written()
+	}
 }
 
 // writeReadyFrames writes whole, ready-made data frames (a
