@@ -956,18 +956,17 @@ func roomOfClients(t *testing.T, b *Broadcaster, n int) []*wstest.Conn {
 	return clients
 }
 
-// A message the socket takes only part of on the spot is finished by a
-// goroutine of its own, and the messages published behind it wait for it:
-// the member gets them all, whole and in order.
-func TestBroadcasterPartWrittenOnTheSpotFinishesFirst(t *testing.T) {
-	b := &Broadcaster{MaxBacklog: -1, WriteTimeout: -1}
-	joined := make(chan struct{}, 1)
+// smallBufferMember starts a server whose one connection joins b, with
+// 64 KiB socket buffers at both ends, which the kernel then does not grow:
+// a large message does not fit. It returns the client and the member.
+// Only the broadcasts write: keepalive is off.
+func smallBufferMember(t *testing.T, b *Broadcaster) (*wstest.Conn, *Conn) {
+	t.Helper()
+	conns := make(chan *Conn, 1)
 	s := Handler(func(c *Conn, r *http.Request) {
-		// Small socket buffers, which the kernel then does not grow:
-		// a large message does not fit.
 		c.NetConn().(*net.TCPConn).SetWriteBuffer(64 << 10)
 		b.Add(c)
-		joined <- struct{}{}
+		conns <- c
 		c.ReadMessage(context.Background(), nil)
 	})
 	s.Options.PingInterval = -1
@@ -975,7 +974,15 @@ func TestBroadcasterPartWrittenOnTheSpotFinishesFirst(t *testing.T) {
 	client := dialTest(t, addr, "/", nil)
 	client.NetConn().(*net.TCPConn).SetReadBuffer(64 << 10)
 	client.Timeout = patience
-	await(t, joined, "the member to join")
+	return client, await(t, conns, "the member to join")
+}
+
+// A message the socket takes only part of on the spot is finished by a
+// goroutine of its own, and the messages published behind it wait for it:
+// the member gets them all, whole and in order.
+func TestBroadcasterPartWrittenOnTheSpotFinishesFirst(t *testing.T) {
+	b := &Broadcaster{MaxBacklog: -1, WriteTimeout: -1}
+	client, _ := smallBufferMember(t, b)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
 	b.Broadcast(MessageBinary, big)
 	if n := b.onTheSpot.Load(); n != 1 {
@@ -1010,19 +1017,7 @@ func TestBroadcasterOnTheSpotLeavesDueFramesToAnotherGoroutine(t *testing.T) {
 	for _, full := range []bool{false, true} {
 		t.Run(fmt.Sprint("full=", full), func(t *testing.T) {
 			b := &Broadcaster{MaxBacklog: -1, WriteTimeout: -1}
-			conns := make(chan *Conn, 1)
-			s := Handler(func(c *Conn, r *http.Request) {
-				c.NetConn().(*net.TCPConn).SetWriteBuffer(64 << 10)
-				b.Add(c)
-				conns <- c
-				c.ReadMessage(context.Background(), nil)
-			})
-			s.Options.PingInterval = -1
-			addr := startServer(t, s)
-			client := dialTest(t, addr, "/", nil)
-			client.NetConn().(*net.TCPConn).SetReadBuffer(64 << 10)
-			client.Timeout = patience
-			c := await(t, conns, "the member to join")
+			client, c := smallBufferMember(t, b)
 			if full {
 				// A peer that reads nothing: its socket fills, and stays
 				// full once the peer's receive buffer is full too (no
@@ -1076,18 +1071,7 @@ func TestBroadcasterPartWrittenOnTheSpotCountsOnceWritten(t *testing.T) {
 	dropped := make(chan error, 1)
 	b := &Broadcaster{MaxBacklog: -1, WriteTimeout: time.Second}
 	b.OnDrop = func(c *Conn, err error) { dropped <- err }
-	joined := make(chan struct{}, 1)
-	s := Handler(func(c *Conn, r *http.Request) {
-		c.NetConn().(*net.TCPConn).SetWriteBuffer(64 << 10)
-		b.Add(c)
-		joined <- struct{}{}
-		c.ReadMessage(context.Background(), nil)
-	})
-	s.Options.PingInterval = -1
-	addr := startServer(t, s)
-	client := dialTest(t, addr, "/", nil)
-	client.NetConn().(*net.TCPConn).SetReadBuffer(64 << 10)
-	await(t, joined, "the member to join")
+	smallBufferMember(t, b)
 	// The client reads nothing: the rest of the message never goes.
 	b.Broadcast(MessageBinary, bytes.Repeat([]byte("0123456789abcdef"), 64<<10))
 	if n := b.onTheSpot.Load(); n != 1 {
